@@ -1,0 +1,1 @@
+// The Extract module. See DEVELOPERS.md for what it holds.

@@ -1,0 +1,1 @@
+// The Store module. See DEVELOPERS.md for what it holds.

@@ -1,0 +1,4 @@
+import Testing
+@testable import Extract
+
+@Test func ExtractModuleBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Score
+
+@Test func ScoreModuleBuilds() { #expect(Bool(true)) }
