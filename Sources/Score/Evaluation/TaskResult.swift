@@ -79,3 +79,19 @@ public struct TaskResult: Sendable, Equatable {
 
     private static func jsonNumber(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
 }
+
+extension TaskResult {
+    /// A few lines for people: task, main score, then every metric sorted by name.
+    public func readableSummary() -> String {
+        var lines = ["\(taskName): \(mainScoreName) = \(String(format: "%.6f", mainScore))  (mteb \(mtebVersion) metrics, \(String(format: "%.2f", evaluationTime)) s)"]
+        for subset in subsets {
+            if subsets.count > 1 {
+                lines.append("  [\(subset.hfSubset)] \(subset.scores.mainScoreName) = \(String(format: "%.6f", subset.scores.mainScore))")
+            }
+            for (key, value) in subset.scores.metrics.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(key.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%.6f", value))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

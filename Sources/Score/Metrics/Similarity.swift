@@ -16,8 +16,9 @@ public enum Similarity {
             guard let base = buffer.baseAddress else { return }
             for row in 0..<matrix.rows {
                 let pointer = base + row * d
-                let norm = cblas_sdot(Int32(d), pointer, 1, pointer, 1).squareRoot()
-                if norm > 0 { cblas_sscal(Int32(d), 1 / norm, pointer, 1) }
+                let norm = dotProduct(pointer, pointer, d).squareRoot()
+                // Divide (as sklearn's normalize and torch's F.normalize do), not multiply by 1 / norm.
+                if norm > 0 { for i in 0..<d { pointer[i] /= norm } }
             }
         }
         return EmbeddingMatrix(rows: matrix.rows, dimension: d, values: values)
@@ -51,7 +52,7 @@ public enum Similarity {
 
     /// Row-wise dot products (`np.dot` per pair; torch cosine when the rows are normalised).
     public static func dot(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        paired(a, b) { x, y, d in d == 0 ? 0 : cblas_sdot(Int32(d), x, 1, y, 1) }
+        paired(a, b) { x, y, d in dotProduct(x, y, d) }
     }
 
     /// Row-wise L1 distances.
@@ -70,6 +71,38 @@ public enum Similarity {
             for i in 0..<d { let diff = x[i] - y[i]; sum += diff * diff }
             return sum.squareRoot()
         }
+    }
+
+    /// A float32 dot product with a fixed summation order (16 lanes, then the lanes in order, then the tail),
+    /// so that equal rows give bit-identical results wherever they sit (a BLAS kernel may round differently
+    /// for different row positions, which would break mteb's exact ties).
+    @inline(__always)
+    public static func dotProduct(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= d {
+            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes += vx * vy
+            i += 16
+        }
+        var sum = lanes.sum()
+        while i < d { sum += x[i] * y[i]; i += 1 }
+        return sum
+    }
+
+    /// Dot products of every row of `a` with every row of `b`: an `a.rows x b.rows` row-major matrix.
+    public static func allPairsDot(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
+        precondition(a.dimension == b.dimension, "allPairsDot: dimensions differ")
+        let d = a.dimension
+        var out = [Float](repeating: 0, count: a.rows * b.rows)
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                guard let baseA = pa.baseAddress, let baseB = pb.baseAddress else { return }
+                for i in 0..<a.rows { for j in 0..<b.rows { out[i * b.rows + j] = dotProduct(baseA + i * d, baseB + j * d, d) } }
+            }
+        }
+        return out
     }
 
     /// `a * b^T` (rows of `a` against rows of `b`), one BLAS call: an `a.rows x b.rows` row-major matrix.

@@ -44,7 +44,7 @@ public enum RerankingEvaluator {
         let normalizedQueries = Similarity.normalizedRows(queryEmbeddings)
         var sums = [String: Double]()
         for (index, query) in queries.enumerated() {
-            let scores = Similarity.matrixProduct(normalizedQueries.selecting(rows: [index]),
+            let scores = Similarity.allPairsDot(normalizedQueries.selecting(rows: [index]),
                                                   Similarity.normalizedRows(candidateEmbeddings[index]))
             if scores.contains(where: \.isNaN) {
                 throw ScoreError.invalidInput("Reranking: NaN values in the similarity scores of query \"\(query.text.prefix(80))\"")

@@ -19,8 +19,8 @@ public enum SummarizationEvaluator {
         var sums: [String: (statistic: Double, pValue: Double, count: Int)] = [:]
         for article in articles {
             let machine = Similarity.normalizedRows(article.machine), human = Similarity.normalizedRows(article.human)
-            let cosines = Similarity.matrixProduct(machine, human)
-            let dots = Similarity.matrixProduct(article.machine, article.human)
+            let cosines = Similarity.allPairsDot(machine, human)
+            let dots = Similarity.allPairsDot(article.machine, article.human)
             let h = article.human.rows
             // max over the article's human summaries, per machine summary (torch.max propagates NaN).
             func rowMax(_ matrix: [Float]) -> [Double] {
