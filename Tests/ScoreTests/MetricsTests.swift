@@ -49,12 +49,12 @@ import Testing
     /// mteb's zero-vector conventions (EVALUATION.md §8): sklearn's paired cosine gives 0.5 against a
     /// non-zero vector and 1.0 between two zero vectors; torch's cosine gives 0.
     @Test func zeroVectorsFollowMTEBConventions() {
-        let a = EmbeddingMatrix(rows: 2, dimension: 3, values: [0, 0, 0, 0, 0, 0])
-        let b = EmbeddingMatrix(rows: 2, dimension: 3, values: [0, 0, 2, 0, 0, 0])
-        let na = Similarity.normalizedRows(a), nb = Similarity.normalizedRows(b)
-        #expect(Similarity.sklearnCosine(normalized: na, nb) == [0.5, 1.0])
-        #expect(Similarity.dot(na, nb) == [0, 0])
-        #expect(Similarity.euclidean(a, b)[1] == 0)
+        // Rows: zero, (0, 0, 2), zero. Pairs: zero vs non-zero, zero vs zero.
+        let m = EmbeddingMatrix(rows: 3, dimension: 3, values: [0, 0, 0, 0, 0, 2, 0, 0, 0])
+        let unit = Similarity.normalizedRows(m)
+        #expect(Similarity.sklearnCosine(normalized: unit, [0, 0], [1, 2]) == [0.5, 1.0])
+        #expect(Similarity.dot(unit, [0, 0], [1, 2]) == [0, 0])
+        #expect(Similarity.euclidean(m, [0, 0], [1, 2]) == [2, 0])
     }
 
     @Test func rankingMetricsFollowTrecEval() {

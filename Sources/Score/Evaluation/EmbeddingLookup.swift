@@ -21,6 +21,18 @@ public struct EmbeddingTable: EmbeddingLookup, Sendable {
     }
 
     public func row(of text: String) -> Int? { rows[text] }
+
+    /// The same texts with other vectors (same shape of rows), without rebuilding the text index:
+    /// for sweeps that rescore one task many times.
+    public func replacingMatrix(_ matrix: EmbeddingMatrix) -> EmbeddingTable {
+        precondition(matrix.rows == self.matrix.rows, "replacingMatrix: row counts differ")
+        return EmbeddingTable(matrix: matrix, rows: rows)
+    }
+
+    private init(matrix: EmbeddingMatrix, rows: [String: Int]) {
+        self.matrix = matrix
+        self.rows = rows
+    }
 }
 
 extension EmbeddingLookup {
@@ -41,8 +53,11 @@ extension EmbeddingLookup {
         if missingCount > 0 { throw ScoreError.missingTexts(task: task, count: missingCount, examples: missing) }
     }
 
-    /// The vectors of `texts`, in that order (validated beforehand by `validate`).
+    /// The vectors of `texts`, in that order (validated beforehand by `validate`); no copy when the matrix
+    /// already holds exactly these texts in this order (recipe outputs, benchmarks).
     func gather(_ texts: [String]) -> EmbeddingMatrix {
-        matrix.selecting(rows: texts.map { row(of: $0) ?? 0 })
+        let rows = texts.map { row(of: $0) ?? 0 }
+        if rows.count == matrix.rows && rows.enumerated().allSatisfy({ $0.offset == $0.element }) { return matrix }
+        return matrix.selecting(rows: rows)
     }
 }

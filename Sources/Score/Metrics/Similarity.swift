@@ -1,5 +1,3 @@
-import CBLAS
-
 /// Row-wise similarities and distances in float32, as mteb's evaluators compute them.
 ///
 /// Two cosines exist in mteb: sklearn's `1 - paired_cosine_distances` = `1 - 0.5 * ||a/|a| - b/|b|||^2`
@@ -24,53 +22,49 @@ public enum Similarity {
         return EmbeddingMatrix(rows: matrix.rows, dimension: d, values: values)
     }
 
-    /// Applies `body` to the two rows of every pair (rows of `a` and `b` with the same index).
+    /// Applies `body` to rows `first[k]` and `second[k]` of `matrix` for every k (no copies).
     @inline(__always)
-    static func paired(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix,
+    static func paired(_ matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int],
                        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float) -> [Float] {
-        precondition(a.rows == b.rows && a.dimension == b.dimension, "paired: shapes differ")
-        let d = a.dimension
-        return a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                // Empty storage only for zero rows or zero dimension (rejected by the lookup): nothing to compare.
-                guard let baseA = pa.baseAddress, let baseB = pb.baseAddress else {
-                    return [Float](repeating: 0, count: a.rows)
-                }
-                return (0..<a.rows).map { body(baseA + $0 * d, baseB + $0 * d, d) }
-            }
+        precondition(first.count == second.count, "paired: index lists differ in length")
+        let d = matrix.dimension
+        return matrix.values.withUnsafeBufferPointer { buffer in
+            // Empty storage only for zero rows or zero dimension (rejected by the lookup): nothing to compare.
+            guard let base = buffer.baseAddress else { return [Float](repeating: 0, count: first.count) }
+            return (0..<first.count).map { body(base + first[$0] * d, base + second[$0] * d, d) }
         }
     }
 
-    /// sklearn's `1 - paired_cosine_distances(a, b)` from rows already normalised by `normalizedRows`.
-    public static func sklearnCosine(normalized a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        paired(a, b) { x, y, d in
-            var sum: Float = 0
-            for i in 0..<d { let diff = x[i] - y[i]; sum += diff * diff }
-            return 1 - 0.5 * sum
-        }
+    /// sklearn's `1 - paired_cosine_distances` from rows already normalised by `normalizedRows`.
+    public static func sklearnCosine(normalized matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> [Float] {
+        paired(matrix, first, second) { x, y, d in 1 - 0.5 * squaredDistance(x, y, d) }
     }
 
-    /// Row-wise dot products (`np.dot` per pair; torch cosine when the rows are normalised).
-    public static func dot(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        paired(a, b) { x, y, d in dotProduct(x, y, d) }
+    /// Row-wise dot products (`np.dot` per pair; torch's cosine when the rows are normalised).
+    public static func dot(_ matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> [Float] {
+        paired(matrix, first, second) { x, y, d in dotProduct(x, y, d) }
     }
 
     /// Row-wise L1 distances.
-    public static func manhattan(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        paired(a, b) { x, y, d in
-            var sum: Float = 0
-            for i in 0..<d { sum += abs(x[i] - y[i]) }
+    public static func manhattan(_ matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> [Float] {
+        paired(matrix, first, second) { x, y, d in
+            var lanes = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= d {
+                let diff = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                    - UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+                lanes += diff.replacing(with: -diff, where: diff .< 0)
+                i += 16
+            }
+            var sum = lanes.sum()
+            while i < d { sum += abs(x[i] - y[i]); i += 1 }
             return sum
         }
     }
 
     /// Row-wise L2 distances.
-    public static func euclidean(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        paired(a, b) { x, y, d in
-            var sum: Float = 0
-            for i in 0..<d { let diff = x[i] - y[i]; sum += diff * diff }
-            return sum.squareRoot()
-        }
+    public static func euclidean(_ matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> [Float] {
+        paired(matrix, first, second) { x, y, d in squaredDistance(x, y, d).squareRoot() }
     }
 
     /// A float32 dot product with a fixed summation order (16 lanes, then the lanes in order, then the tail),
@@ -91,31 +85,31 @@ public enum Similarity {
         return sum
     }
 
-    /// Dot products of every row of `a` with every row of `b`: an `a.rows x b.rows` row-major matrix.
-    public static func allPairsDot(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        precondition(a.dimension == b.dimension, "allPairsDot: dimensions differ")
-        let d = a.dimension
-        var out = [Float](repeating: 0, count: a.rows * b.rows)
-        a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                guard let baseA = pa.baseAddress, let baseB = pb.baseAddress else { return }
-                for i in 0..<a.rows { for j in 0..<b.rows { out[i * b.rows + j] = dotProduct(baseA + i * d, baseB + j * d, d) } }
-            }
+    /// `sum((x - y)^2)` in float32, in the same fixed order as `dotProduct`.
+    @inline(__always)
+    public static func squaredDistance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= d {
+            let diff = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                - UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes += diff * diff
+            i += 16
         }
-        return out
+        var sum = lanes.sum()
+        while i < d { let diff = x[i] - y[i]; sum += diff * diff; i += 1 }
+        return sum
     }
 
-    /// `a * b^T` (rows of `a` against rows of `b`), one BLAS call: an `a.rows x b.rows` row-major matrix.
-    public static func matrixProduct(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix) -> [Float] {
-        precondition(a.dimension == b.dimension, "matrixProduct: dimensions differ")
-        var out = [Float](repeating: 0, count: a.rows * b.rows)
-        guard a.rows > 0, b.rows > 0, a.dimension > 0 else { return out }
-        a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { po in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(a.rows), Int32(b.rows),
-                                Int32(a.dimension), 1, pa.baseAddress, Int32(a.dimension),
-                                pb.baseAddress, Int32(b.dimension), 0, po.baseAddress, Int32(b.rows))
+    /// Dot products of rows `rows` with rows `columns` of `matrix`: a `rows.count x columns.count` row-major matrix.
+    public static func allPairsDot(_ matrix: EmbeddingMatrix, rows: [Int], columns: [Int]) -> [Float] {
+        let d = matrix.dimension
+        var out = [Float](repeating: 0, count: rows.count * columns.count)
+        matrix.values.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for (i, row) in rows.enumerated() {
+                for (j, column) in columns.enumerated() {
+                    out[i * columns.count + j] = dotProduct(base + row * d, base + column * d, d)
                 }
             }
         }

@@ -3,15 +3,16 @@
 public enum PairClassificationEvaluator {
     /// - Returns: `{similarity,cosine,manhattan,euclidean,dot}_{accuracy,f1,precision,recall,ap}` and
     ///   `max_{accuracy,f1,precision,recall,ap}`; main `max_ap`.
-    public static func evaluate(first: EmbeddingMatrix, second: EmbeddingMatrix, labels: [Bool],
+    /// - Parameters: `first`, `second`: per pair, the rows of sentence1 and sentence2 in `vectors`.
+    public static func evaluate(vectors: TaskVectors, first: [Int], second: [Int], labels: [Bool],
                                 mainScore: String = "max_ap") throws -> Scores {
-        let a = Similarity.normalizedRows(first), b = Similarity.normalizedRows(second)
+        let (raw, unit) = (vectors.matrix, vectors.normalized)
         let functions: [(name: String, scores: [Float], higherIsSimilar: Bool)] = [
-            ("similarity", Similarity.dot(a, b), true),
-            ("cosine", Similarity.sklearnCosine(normalized: a, b), true),
-            ("manhattan", Similarity.manhattan(first, second), false),
-            ("euclidean", Similarity.euclidean(first, second), false),
-            ("dot", Similarity.dot(first, second), true),
+            ("similarity", Similarity.dot(unit, first, second), true),
+            ("cosine", Similarity.sklearnCosine(normalized: unit, first, second), true),
+            ("manhattan", Similarity.manhattan(raw, first, second), false),
+            ("euclidean", Similarity.euclidean(raw, first, second), false),
+            ("dot", Similarity.dot(raw, first, second), true),
         ]
         var metrics: [String: Double] = [:]
         for function in functions {

@@ -101,12 +101,18 @@ public enum Standardization {
     /// Row-wise `[a ; secondScale * b]`.
     public static func concatenate(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix, secondScale: Float = 1) -> EmbeddingMatrix {
         precondition(a.rows == b.rows, "concatenate: row counts differ")
-        var values = [Float]()
-        values.reserveCapacity(a.rows * (a.dimension + b.dimension))
-        for row in 0..<a.rows {
-            values.append(contentsOf: a.row(row))
-            if secondScale == 1 { values.append(contentsOf: b.row(row)) } else { values.append(contentsOf: b.row(row).map { $0 * secondScale }) }
+        let (da, db) = (a.dimension, b.dimension), width = da + db
+        var values = [Float](repeating: 0, count: a.rows * width)
+        values.withUnsafeMutableBufferPointer { out in
+            a.values.withUnsafeBufferPointer { pa in
+                b.values.withUnsafeBufferPointer { pb in
+                    for row in 0..<a.rows {
+                        for j in 0..<da { out[row * width + j] = pa[row * da + j] }
+                        for j in 0..<db { out[row * width + da + j] = pb[row * db + j] * secondScale }
+                    }
+                }
+            }
         }
-        return EmbeddingMatrix(rows: a.rows, dimension: a.dimension + b.dimension, values: values)
+        return EmbeddingMatrix(rows: a.rows, dimension: width, values: values)
     }
 }

@@ -35,17 +35,15 @@ public enum RerankingEvaluator {
     }
 
     /// - Parameters:
-    ///   - queryEmbeddings: one row per query.
-    ///   - candidateEmbeddings: per query, one row per candidate (in `Query.candidates` order).
+    ///   - queryRows: per query, its row in `vectors`.
+    ///   - candidateRows: per query, the rows of its candidates (in `Query.candidates` order).
     /// - Returns: `ndcg_at_k, map_at_k, recall_at_k, precision_at_k, hit_rate_at_k` (rounded to 5 decimals as
     ///   mteb does), `mrr_at_k` (not rounded), `accuracy` (= recall_at_1); main `map_at_1000`.
-    public static func evaluate(queries: [Query], queryEmbeddings: EmbeddingMatrix,
-                                candidateEmbeddings: [EmbeddingMatrix], mainScore: String = "map_at_1000") throws -> Scores {
-        let normalizedQueries = Similarity.normalizedRows(queryEmbeddings)
+    public static func evaluate(vectors: TaskVectors, queries: [Query], queryRows: [Int], candidateRows: [[Int]],
+                                mainScore: String = "map_at_1000") throws -> Scores {
         var sums = [String: Double]()
         for (index, query) in queries.enumerated() {
-            let scores = Similarity.allPairsDot(normalizedQueries.selecting(rows: [index]),
-                                                  Similarity.normalizedRows(candidateEmbeddings[index]))
+            let scores = Similarity.allPairsDot(vectors.normalized, rows: [queryRows[index]], columns: candidateRows[index])
             if scores.contains(where: \.isNaN) {
                 throw ScoreError.invalidInput("Reranking: NaN values in the similarity scores of query \"\(query.text.prefix(80))\"")
             }

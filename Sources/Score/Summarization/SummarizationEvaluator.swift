@@ -1,12 +1,12 @@
 /// mteb 2.x SummEval with `DeprecatedSummarizationEvaluator` (mteb issue #1156, kept by mteb for `SummEval`):
 /// every metric is `(mean of per-article correlations + mean of their two-sided p-values) / 2`.
 public enum SummarizationEvaluator {
-    /// One article's embeddings and gold relevance.
+    /// One article: the rows of its summaries in the task's vectors, and the gold relevance.
     public struct Article {
-        public var human: EmbeddingMatrix
-        public var machine: EmbeddingMatrix
+        public var human: [Int]
+        public var machine: [Int]
         public var relevance: [Double]
-        public init(human: EmbeddingMatrix, machine: EmbeddingMatrix, relevance: [Double]) {
+        public init(human: [Int], machine: [Int], relevance: [Double]) {
             self.human = human; self.machine = machine; self.relevance = relevance
         }
     }
@@ -14,17 +14,16 @@ public enum SummarizationEvaluator {
     /// - Parameter legacyPValueBug: true for mteb's `SummEval` (deprecated evaluator), false for the fixed
     ///   `SummEvalSummarization.v2` (plain mean of correlations).
     /// - Returns: `pearson, spearman, cosine_spearman, cosine_pearson, dot_spearman, dot_pearson`.
-    public static func evaluate(articles: [Article], legacyPValueBug: Bool = true,
+    public static func evaluate(vectors: TaskVectors, articles: [Article], legacyPValueBug: Bool = true,
                                 mainScore: String = "cosine_spearman") -> Scores {
         var sums: [String: (statistic: Double, pValue: Double, count: Int)] = [:]
         for article in articles {
-            let machine = Similarity.normalizedRows(article.machine), human = Similarity.normalizedRows(article.human)
-            let cosines = Similarity.allPairsDot(machine, human)
-            let dots = Similarity.allPairsDot(article.machine, article.human)
-            let h = article.human.rows
+            let cosines = Similarity.allPairsDot(vectors.normalized, rows: article.machine, columns: article.human)
+            let dots = Similarity.allPairsDot(vectors.matrix, rows: article.machine, columns: article.human)
+            let h = article.human.count
             // max over the article's human summaries, per machine summary (torch.max propagates NaN).
             func rowMax(_ matrix: [Float]) -> [Double] {
-                (0..<article.machine.rows).map { row in
+                (0..<article.machine.count).map { row in
                     let slice = matrix[(row * h)..<((row + 1) * h)]
                     if slice.contains(where: \.isNaN) { return .nan }
                     return Double(slice.max() ?? .nan)

@@ -2,4 +2,5 @@
 let allCommands: [any Command.Type] = [
     VersionCommand.self,
     ScoreCommand.self,
+    BenchScoreCommand.self,
 ]
