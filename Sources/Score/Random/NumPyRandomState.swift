@@ -66,15 +66,24 @@ public struct NumPyRandomState: Sendable {
     /// `random_sample` per draw, `searchsorted(cdf, u, side="right")`.
     public mutating func choice(_ n: Int, count: Int, probabilities p: [Double]) -> [Int] {
         precondition(p.count == n && n > 0, "choice: \(p.count) probabilities for \(n) items")
-        var cdf = [Double](repeating: 0, count: n)
-        var running = 0.0
-        for i in 0..<n { running += p[i]; cdf[i] = running }
-        let total = cdf[n - 1]
-        for i in 0..<n { cdf[i] /= total }
-        return (0..<count).map { _ in
+        return choice(count: count, cumulative: Self.normalizedCumulative(p))
+    }
+
+    /// `choice` with a `cdf` already made by `normalizedCumulative` (for repeated draws with the same `p`).
+    public mutating func choice(count: Int, cumulative cdf: [Double]) -> [Int] {
+        (0..<count).map { _ in
             let u = twister.nextDouble()
-            return Swift.min(searchSortedRight(cdf, u), n - 1)
+            return Swift.min(searchSortedRight(cdf, u), cdf.count - 1)
         }
+    }
+
+    /// `cumsum(p) / cdf[-1]` as `choice` computes it.
+    public static func normalizedCumulative(_ p: [Double]) -> [Double] {
+        var cdf = [Double](repeating: 0, count: p.count)
+        var running = 0.0
+        for i in 0..<p.count { running += p[i]; cdf[i] = running }
+        if let total = cdf.last { for i in 0..<cdf.count { cdf[i] /= total } }
+        return cdf
     }
 
     /// `choice(n, size, replace=False)` without `p`: the first `count` entries of `permutation(n)`.
