@@ -190,15 +190,19 @@ public struct MiniBatchKMeans: Sendable {
         let u = distinct.count
         var gathered = [Float](repeating: 0, count: u * d)
         points.values.withUnsafeBufferPointer { values in
-            for (s, row) in distinct.enumerated() {
-                for j in 0..<d { gathered[s * d + j] = values[row * d + j] }
+            gathered.withUnsafeMutableBufferPointer { gathered in
+                for (s, row) in distinct.enumerated() {
+                    for j in 0..<d { gathered[s * d + j] = values[row * d + j] }
+                }
             }
         }
         var centerNorms = [Float](repeating: 0, count: k)
-        for c in 0..<k {
-            var sum = 0.0
-            for j in 0..<d { let v = Double(centers[c * d + j]); sum += v * v }
-            centerNorms[c] = Float(sum)
+        centers.withUnsafeBufferPointer { centers in
+            for c in 0..<k {
+                var sum = 0.0
+                for j in 0..<d { let v = Double(centers[c * d + j]); sum += v * v }
+                centerNorms[c] = Float(sum)
+            }
         }
         var scores = [Float](repeating: 0, count: u * k)
         for s in 0..<u { for c in 0..<k { scores[s * k + c] = centerNorms[c] } }
@@ -210,7 +214,13 @@ public struct MiniBatchKMeans: Sendable {
             var best = 0, bestScore = scores[s * k]
             for c in 1..<max(k, 1) where scores[s * k + c] < bestScore { best = c; bestScore = scores[s * k + c] }
             slotLabel[s] = best
-            if computeInertia { slotDistance[s] = squaredDistance(gathered, s * d, centers, best * d, d) }
+            if computeInertia {
+                slotDistance[s] = gathered.withUnsafeBufferPointer { g in
+                    centers.withUnsafeBufferPointer { c in
+                        squaredDistance(g.baseAddress! + s * d, c.baseAddress! + best * d, d)
+                    }
+                }
+            }
         }
         for i in 0..<rows.count { labels[i] = slotLabel[rowSlot[i]] }
         guard computeInertia else { return 0 }
@@ -227,17 +237,15 @@ public struct MiniBatchKMeans: Sendable {
     }
 
     /// `_euclidean_dense_dense(squared=True)` in float32, unrolled by four as sklearn writes it.
-    private func squaredDistance(_ a: [Float], _ aStart: Int, _ b: [Float], _ bStart: Int, _ d: Int) -> Float {
+    private func squaredDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
         var result: Float = 0
         var j = 0
         while j + 4 <= d {
-            let t0 = a[aStart + j] - b[bStart + j], t1 = a[aStart + j + 1] - b[bStart + j + 1]
-            let t2 = a[aStart + j + 2] - b[bStart + j + 2], t3 = a[aStart + j + 3] - b[bStart + j + 3]
-            let block = t0 * t0 + t1 * t1
-            result += (block + t2 * t2) + t3 * t3
+            let t0 = a[j] - b[j], t1 = a[j + 1] - b[j + 1], t2 = a[j + 2] - b[j + 2], t3 = a[j + 3] - b[j + 3]
+            result += ((t0 * t0 + t1 * t1) + t2 * t2) + t3 * t3
             j += 4
         }
-        while j < d { let t = a[aStart + j] - b[bStart + j]; result += t * t; j += 1 }
+        while j < d { let t = a[j] - b[j]; result += t * t; j += 1 }
         return result
     }
 
@@ -249,22 +257,37 @@ public struct MiniBatchKMeans: Sendable {
         var members = [[Int]](repeating: [], count: clusters)
         for (i, label) in labels.enumerated() { members[label].append(rows[i]) }
         points.values.withUnsafeBufferPointer { values in
-            for c in 0..<clusters {
-                let base = c * d
-                guard !members[c].isEmpty else {
-                    for j in 0..<d { new[base + j] = old[base + j] }
-                    continue
+            old.withUnsafeBufferPointer { old in
+                new.withUnsafeMutableBufferPointer { new in
+                    for c in 0..<clusters {
+                        let base = c * d
+                        guard !members[c].isEmpty else {
+                            for j in 0..<d { new[base + j] = old[base + j] }
+                            continue
+                        }
+                        var weight: Float = 0
+                        for _ in members[c] { weight += 1 }
+                        let count = counts[c]
+                        for j in 0..<d { new[base + j] = old[base + j] * count }
+                        // Element-wise float32 adds, eight lanes at a time (the same roundings as a scalar loop).
+                        let target = UnsafeMutableRawPointer(new.baseAddress! + base)
+                        let wide = d - d % 8
+                        for row in members[c] {
+                            let source = UnsafeRawPointer(values.baseAddress! + row * d)
+                            var j = 0
+                            while j < wide {
+                                let sum = target.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                                    + source.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                                target.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD8<Float>.self)
+                                j += 8
+                            }
+                            while j < d { new[base + j] += values[row * d + j]; j += 1 }
+                        }
+                        counts[c] += weight
+                        let alpha: Float = 1 / counts[c]
+                        for j in 0..<d { new[base + j] *= alpha }
+                    }
                 }
-                var weight: Float = 0
-                for _ in members[c] { weight += 1 }
-                for j in 0..<d { new[base + j] = old[base + j] * counts[c] }
-                for row in members[c] {
-                    let start = row * d
-                    for j in 0..<d { new[base + j] += values[start + j] }
-                }
-                counts[c] += weight
-                let alpha: Float = 1 / counts[c]
-                for j in 0..<d { new[base + j] *= alpha }
             }
         }
     }
