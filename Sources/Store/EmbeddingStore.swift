@@ -305,6 +305,14 @@ public final class EmbeddingStore {
         return prepared
     }
 
+    /// Forgets cached shapes and names (after a merge changed the tables underneath).
+    func resetCaches() {
+        shapes.removeAll()
+        modelNames.removeAll()
+        promptNames.removeAll()
+        statements.removeAll()
+    }
+
     func requireWritable() throws {
         if readOnly { throw StoreError.readOnly(path: path) }
     }
