@@ -62,6 +62,7 @@ public struct VerifyReport: Sendable {
 extension EmbeddingStore {
     /// Counts, and bytes raw vs stored per tensor kind. Reads every row (blob lengths), not the blob contents.
     public func stats() throws -> StoreStats {
+        defer { finishStatements() }
         func count(_ table: String) throws -> Int { Int(try db.scalarInt("SELECT count(*) FROM \(table)") ?? 0) }
         var groups: [StoreStats.Group] = []
         let grouped = try statement("""
@@ -98,6 +99,7 @@ extension EmbeddingStore {
     /// Decodes every blob (checksum, shape, decompression), checks that every record has all its tensors and
     /// every tensor a record, and runs SQLite's `quick_check`. Lists every problem with its key.
     public func verify(progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
+        defer { finishStatements() }
         let sqliteCheck = try db.scalarText("PRAGMA quick_check") ?? "no answer"
         let shapes = Dictionary(uniqueKeysWithValues: try models().map { ($0.id.rawValue, $0.shape) })
         var problems: [String] = []

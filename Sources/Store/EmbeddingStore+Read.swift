@@ -12,6 +12,7 @@ extension EmbeddingStore {
     /// few) when a text has no record, and `corruptTensor` naming the key of a damaged blob.
     public func hiddenStates(model: ModelID, prompt: PromptID, layer: Int, pooling: Pooling,
                              texts: [String]) throws -> (values: [Float], dimension: Int) {
+        defer { finishStatements() }
         guard let shape = try modelShape(model) else {
             try throwMissing(model: model, prompt: prompt, missingIndices: Array(texts.indices), texts: texts)
             return ([], 0)
@@ -41,6 +42,7 @@ extension EmbeddingStore {
     /// order) belongs to `texts[i]`; `layers` holds the decoder-layer index of each router entry.
     public func routerLogits(model: ModelID, prompt: PromptID, pooling: Pooling,
                              texts: [String]) throws -> (values: [Float], layers: [Int], experts: Int) {
+        defer { finishStatements() }
         guard let shape = try modelShape(model) else {
             try throwMissing(model: model, prompt: prompt, missingIndices: Array(texts.indices), texts: texts)
             return ([], [], 0)
@@ -62,6 +64,7 @@ extension EmbeddingStore {
 
     /// A whole record (every entry, both poolings), or nil when (model, prompt, text) has none.
     public func record(model: ModelID, prompt: PromptID, text: String) throws -> PooledRecord? {
+        defer { finishStatements() }
         guard let shape = try modelShape(model), let textID = try textID(of: text, create: false) else { return nil }
         let header = try statement("SELECT token_count, truncated FROM records WHERE model_id = ? AND prompt_id = ? AND text_id = ?")
         try header.bind(1, model.rawValue)

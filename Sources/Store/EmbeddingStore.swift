@@ -97,6 +97,7 @@ public final class EmbeddingStore {
 
     /// Registers a model (idempotent) and returns its id in this file.
     public func register(_ model: ModelIdentity) throws -> ModelID {
+        defer { finishStatements() }
         let find = try statement("SELECT id FROM models WHERE name = ? AND variant = ? AND fingerprint = ?")
         try find.bind(1, model.name)
         try find.bind(2, model.variant)
@@ -114,6 +115,7 @@ public final class EmbeddingStore {
 
     /// Registers a prompt (idempotent) and returns its id in this file.
     public func register(_ prompt: PromptIdentity) throws -> PromptID {
+        defer { finishStatements() }
         let find = try statement("SELECT id FROM prompts WHERE name = ? AND specification = ?")
         try find.bind(1, prompt.name)
         try find.bind(2, prompt.specification)
@@ -128,6 +130,7 @@ public final class EmbeddingStore {
 
     /// Every registered model, with its tensor shape once it has records.
     public func models() throws -> [StoredModel] {
+        defer { finishStatements() }
         let query = try statement("""
             SELECT id, name, variant, fingerprint, architecture_json, hidden_entries, hidden_size,
                    router_layers_json, experts FROM models ORDER BY id
@@ -144,6 +147,7 @@ public final class EmbeddingStore {
 
     /// Every registered prompt.
     public func prompts() throws -> [StoredPrompt] {
+        defer { finishStatements() }
         let query = try statement("SELECT id, name, specification FROM prompts ORDER BY id")
         var result: [StoredPrompt] = []
         while try query.step() {
@@ -155,6 +159,7 @@ public final class EmbeddingStore {
 
     /// Number of records, optionally of one model and/or prompt.
     public func recordCount(model: ModelID? = nil, prompt: PromptID? = nil) throws -> Int {
+        defer { finishStatements() }
         let query = try statement("""
             SELECT count(*) FROM records WHERE (?1 IS NULL OR model_id = ?1) AND (?2 IS NULL OR prompt_id = ?2)
             """)
@@ -168,6 +173,7 @@ public final class EmbeddingStore {
 
     /// The texts of `texts` that have no record for (model, prompt): input order kept, duplicates dropped.
     public func missingTexts(model: ModelID, prompt: PromptID, texts: [String]) throws -> [String] {
+        defer { finishStatements() }
         let query = try statement("""
             SELECT 1 FROM texts t JOIN records r ON r.model_id = ?2 AND r.prompt_id = ?3 AND r.text_id = t.id
             WHERE t.text = ?1
@@ -188,6 +194,7 @@ public final class EmbeddingStore {
     /// is replaced. Every record must have both poolings and the model's tensor shape (the first record of a
     /// model sets it).
     public func put(_ records: [PooledRecord], model: ModelID, prompt: PromptID) throws {
+        defer { finishStatements() }
         try requireWritable()
         guard !records.isEmpty else { return }
         let insertRecord = try statement("""
@@ -303,6 +310,18 @@ public final class EmbeddingStore {
         let prepared = try db.prepare(sql)
         statements[sql] = prepared
         return prepared
+    }
+
+    /// Ends every cached statement's run, so the connection holds no read snapshot between calls (WAL readers
+    /// must see new commits, and checkpoints must not wait for us). Bindings are kept; they are rebound before use.
+    func finishStatements() {
+        for statement in statements.values { statement.finish() }
+    }
+
+    /// Writes the WAL back into the database file and truncates it.
+    public func checkpoint() throws {
+        finishStatements()
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Forgets cached shapes and names (after a merge changed the tables underneath).

@@ -108,6 +108,9 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Ends the current run (releasing its read snapshot) but keeps the bindings.
+    func finish() { sqlite3_reset(handle) }
+
     func bind(_ index: Int32, _ value: Int64) throws {
         try database.check(sqlite3_bind_int64(handle, index, value), "binding parameter \(index) of \(sql)")
     }

@@ -113,7 +113,7 @@ public struct StoreBenchmark {
                 progress("writing the \(records)-record store: \(start) records, \(Int(Double(start) / writeSeconds)) records/s")
             }
         }
-        try store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try store.checkpoint()
         let fileBytes = try fileSize(path)
         // Stage two asks in task order, not storage order: shuffle deterministically.
         var random = SplitMix64(seed: 42)
