@@ -4,6 +4,8 @@ import Foundation
 extension EmbeddingStore {
     /// Blobs read from SQLite per decoding round (bounds the memory of the copied blobs).
     static let readChunk = 4096
+    /// Beyond this many text ids between two wanted ones, a bulk read seeks instead of stepping.
+    static let seekGap: Int64 = 48
 
     /// One hidden-state entry of many texts: row i of `values` (length `dimension`) belongs to `texts[i]`.
     ///
@@ -22,8 +24,8 @@ extension EmbeddingStore {
             throw StoreError.layerOutOfRange(path: path, model: modelName(model), layer: layer, entries: shape.hiddenEntries)
         }
         let query = try statement("""
-            SELECT tensor FROM hidden_states
-            WHERE model_id = ? AND prompt_id = ? AND pooling = ? AND layer = ? AND text_id = ?
+            SELECT text_id, tensor FROM hidden_states
+            WHERE model_id = ? AND prompt_id = ? AND pooling = ? AND layer = ? AND text_id >= ? ORDER BY text_id
             """)
         let values = try bulkRead(texts: texts, model: model, prompt: prompt, query: query, dimension: shape.hiddenSize,
                                   shape: [shape.hiddenSize],
@@ -48,7 +50,8 @@ extension EmbeddingStore {
             return ([], [], 0)
         }
         let query = try statement("""
-            SELECT tensor FROM router_logits WHERE model_id = ? AND prompt_id = ? AND pooling = ? AND text_id = ?
+            SELECT text_id, tensor FROM router_logits
+            WHERE model_id = ? AND prompt_id = ? AND pooling = ? AND text_id >= ? ORDER BY text_id
             """)
         let values = try bulkRead(texts: texts, model: model, prompt: prompt, query: query,
                                   dimension: shape.routerDimension, shape: [shape.routerLayers.count, shape.experts],
@@ -90,7 +93,14 @@ extension EmbeddingStore {
     /// The text ids of `texts` (-1 where the text is not stored).
     func textIDs(_ texts: [String]) throws -> [Int64] {
         var ids = [Int64](repeating: -1, count: texts.count)
-        for (index, text) in texts.enumerated() { ids[index] = try textID(of: text, create: false) ?? -1 }
+        for (index, text) in texts.enumerated() {
+            if let known = knownTextIDs[text] {
+                ids[index] = known
+            } else if let found = try textID(of: text, create: false) {
+                ids[index] = found
+                knownTextIDs[text] = found  // committed ids never change: texts are only ever added
+            }
+        }
         return ids
     }
 
@@ -98,6 +108,15 @@ extension EmbeddingStore {
     private func bulkRead(texts: [String], model: ModelID, prompt: PromptID, query: SQLiteStatement, dimension: Int,
                           shape: [Int], key: (String, String, String) -> TensorKey,
                           bind: (SQLiteStatement, Int64) throws -> Void) throws -> [Float] {
+        try snapshot {
+            try bulkReadInSnapshot(texts: texts, model: model, prompt: prompt, query: query, dimension: dimension,
+                                   shape: shape, key: key, bind: bind)
+        }
+    }
+
+    private func bulkReadInSnapshot(texts: [String], model: ModelID, prompt: PromptID, query: SQLiteStatement,
+                                    dimension: Int, shape: [Int], key: (String, String, String) -> TensorKey,
+                                    bind: (SQLiteStatement, Int64) throws -> Void) throws -> [Float] {
         let ids = try textIDs(texts)
         var missing = ids.indices.filter { ids[$0] < 0 }
         if !missing.isEmpty {
@@ -105,17 +124,36 @@ extension EmbeddingStore {
         }
         let order = ids.indices.sorted { ids[$0] < ids[$1] }
         var failure: (row: Int, error: TensorCodecError)?
+        // A merge join of the sorted wanted ids with a cursor over the table's range: the cursor steps over
+        // small gaps and seeks again over large ones, so dense requests read leaf pages in order without a
+        // B-tree descent per text, and sparse ones cost one descent each.
+        var current: Int64?
+        func seek(_ id: Int64) throws {
+            query.reset()
+            try bind(query, id)
+            current = try query.step() ? query.int64(0) : nil
+        }
         let values = try [Float](unsafeUninitializedCapacity: texts.count * dimension) { buffer, initialized in
             guard let output = buffer.baseAddress else { return }
             var batch = BlobBatch(reservingBytes: Self.readChunk * dimension * 2)
             var position = 0
+            var positioned = false
             while position < order.count {
                 batch.removeAll()
                 let end = min(position + Self.readChunk, order.count)
                 for row in order[position..<end] {
-                    query.reset()
-                    try bind(query, ids[row])
-                    if try query.step() { batch.append(query.blob(0), tag: row) } else { missing.append(row) }
+                    let wanted = ids[row]
+                    if !positioned {
+                        try seek(wanted)
+                        positioned = true
+                    } else if let at = current, at < wanted {
+                        if wanted - at > Self.seekGap {
+                            try seek(wanted)
+                        } else {
+                            while let at = current, at < wanted { current = try query.step() ? query.int64(0) : nil }
+                        }
+                    }
+                    if current == wanted { batch.append(query.blob(1), tag: row) } else { missing.append(row) }
                 }
                 position = end
                 let failures = batch.decode(threads: decodeThreads, expectedShape: { _ in shape }, elementCount: dimension,

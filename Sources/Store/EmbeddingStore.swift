@@ -21,6 +21,8 @@ public final class EmbeddingStore {
     private var shapes: [ModelID: TensorShape] = [:]
     private var modelNames: [ModelID: String] = [:]
     private var promptNames: [PromptID: String] = [:]
+    /// Text ids found by bulk reads, so that the several reads of one task resolve their texts once.
+    var knownTextIDs: [String: Int64] = [:]
     private lazy var hiddenEncoder = TensorEncoder(hiddenCodec)
     private lazy var routerEncoder = TensorEncoder(routerCodec)
 
@@ -180,12 +182,15 @@ public final class EmbeddingStore {
             """)
         var seen = Set<String>(minimumCapacity: texts.count)
         var missing: [String] = []
-        for text in texts where seen.insert(text).inserted {
-            query.reset()
-            try query.bind(1, text)
-            try query.bind(2, model.rawValue)
-            try query.bind(3, prompt.rawValue)
-            if try !query.step() { missing.append(text) }
+        try snapshot {
+            for text in texts where seen.insert(text).inserted {
+                query.reset()
+                try query.bind(1, text)
+                try query.bind(2, model.rawValue)
+                try query.bind(3, prompt.rawValue)
+                if try !query.step() { missing.append(text) }
+            }
+            query.finish()
         }
         return missing
     }
@@ -318,6 +323,14 @@ public final class EmbeddingStore {
         for statement in statements.values { statement.finish() }
     }
 
+    /// Runs `body` in one read transaction (one consistent snapshot, no lock round trip per lookup).
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try db.readTransaction {
+            defer { finishStatements() }
+            return try body()
+        }
+    }
+
     /// Writes the WAL back into the database file and truncates it.
     public func checkpoint() throws {
         finishStatements()
@@ -330,6 +343,7 @@ public final class EmbeddingStore {
         modelNames.removeAll()
         promptNames.removeAll()
         statements.removeAll()
+        knownTextIDs.removeAll()
     }
 
     func requireWritable() throws {

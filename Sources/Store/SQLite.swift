@@ -74,6 +74,18 @@ final class SQLiteDatabase {
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// Runs `body` in one read transaction (one snapshot, and no lock round trip per statement); joins the
+    /// transaction already open, if any.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        guard sqlite3_get_autocommit(handle) != 0 else { return try body() }
+        try execute("BEGIN")
+        defer {
+            // A read transaction changes nothing: if COMMIT cannot end it, ROLLBACK must.
+            if (try? execute("COMMIT")) == nil { try? execute("ROLLBACK") }
+        }
+        return try body()
+    }
+
     /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`, rolling back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")

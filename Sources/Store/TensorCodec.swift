@@ -195,18 +195,22 @@ public final class TensorEncoder {
             throw TensorCodecError.f16Overflow(index: overflow, value: values[overflow])
         }
 
-        // 2. Compress; keep the raw bytes when LZ4 does not make them smaller.
+        // 2. Compress. LZ4 output is kept only when it saves at least 1/16 of the bytes: below that, reading
+        //    pays a decompression (and an unshuffle) for almost nothing, so the plain little-endian values are
+        //    stored instead, which decode with a copy (F32) or a table lookup (F16).
         var payloadLength = rawBytes
         var compressed = false
+        var shuffled = codec.shuffle
         if codec.compress {
             let written = Int(LZ4_compress_default(raw.assumingMemoryBound(to: CChar.self),
                                                    (blob + headerLength).assumingMemoryBound(to: CChar.self),
                                                    Int32(rawBytes), Int32(bound)))
-            if written > 0 && written < rawBytes {
+            if written > 0 && written <= rawBytes - rawBytes / 16 {
                 payloadLength = written
                 compressed = true
             } else {
-                (blob + headerLength).copyMemory(from: raw, byteCount: rawBytes)
+                shuffled = false
+                _ = ElementConversion.store(values, as: dtype, shuffled: false, into: blob + headerLength)
             }
         }
 
@@ -215,7 +219,7 @@ public final class TensorEncoder {
         blob.storeBytes(of: TensorHeader.magic.1, toByteOffset: 1, as: UInt8.self)
         blob.storeBytes(of: TensorHeader.formatVersion, toByteOffset: 2, as: UInt8.self)
         blob.storeBytes(of: dtype.rawValue, toByteOffset: 3, as: UInt8.self)
-        let flags = (codec.shuffle ? TensorHeader.shuffledFlag : 0) | (compressed ? TensorHeader.compressedFlag : 0)
+        let flags = (shuffled ? TensorHeader.shuffledFlag : 0) | (compressed ? TensorHeader.compressedFlag : 0)
         blob.storeBytes(of: flags, toByteOffset: 4, as: UInt8.self)
         blob.storeBytes(of: UInt8(shape.count), toByteOffset: 5, as: UInt8.self)
         blob.storeBytes(of: UInt16(0), toByteOffset: 6, as: UInt16.self)

@@ -12,15 +12,18 @@ public struct StoreBenchmark {
     public var batch: Int
     public var directory: String
     public var keep: Bool
+    /// Reuse the part-2 store of an earlier `keep` run when it holds `records` records (and skip part 1).
+    public var reuse: Bool
     public var progress: (String) -> Void
 
     public init(records: Int = 100_000, sample: Int = 1000, batch: Int = 64, directory: String,
-                keep: Bool = false, progress: @escaping (String) -> Void = { _ in }) {
+                keep: Bool = false, reuse: Bool = false, progress: @escaping (String) -> Void = { _ in }) {
         self.records = records
         self.sample = sample
         self.batch = batch
         self.directory = directory
         self.keep = keep
+        self.reuse = reuse
         self.progress = progress
     }
 
@@ -42,8 +45,8 @@ public struct StoreBenchmark {
         public var records: Int
         public var writeSeconds: Double
         public var fileBytes: Int
-        public var routerReadSeconds: [Double]
-        public var hiddenReadSeconds: [Double]
+        public var routerReadSeconds: [Timing]
+        public var hiddenReadSeconds: [Timing]
         public var float32BytesPerRecord: Int
     }
 
@@ -64,11 +67,11 @@ public struct StoreBenchmark {
     public func run() throws -> Result {
         let mb = Double(generator.float32BytesPerRecord) / 1e6
         // Part 1: every codec on the same sample (generated once, outside the timings).
-        progress("generating \(sample) sample records")
-        let samples = (0..<sample).map(generator.record)
+        if !reuse { progress("generating \(sample) sample records") }
+        let samples = reuse ? [] : (0..<sample).map(generator.record)
         let texts = samples.map(\.text)
         var rows: [CodecRow] = []
-        for (name, codec) in Self.codecs {
+        for (name, codec) in reuse ? [] : Self.codecs {
             progress("codec \(name): writing \(sample) records")
             let path = directory + "/bench-codec-\(rows.count).sqlite"
             try remove(path)
@@ -100,11 +103,15 @@ public struct StoreBenchmark {
 
         // Part 2: a full-size store with the default codecs.
         let path = directory + "/bench-store.sqlite"
-        try remove(path)
+        var reusable = false
+        if reuse && FileManager.default.fileExists(atPath: path) {
+            reusable = try EmbeddingStore(path: path, readOnly: true).recordCount() == records
+        }
+        if !reusable { try remove(path) }
         let store = try EmbeddingStore(path: path)
         let model = try store.register(generator.model), prompt = try store.register(generator.prompt)
         var writeSeconds = 0.0
-        var start = 0
+        var start = reusable ? records : 0
         while start < records {
             let chunk = (start..<min(start + batch, records)).map(generator.record)
             writeSeconds += try time { try store.put(chunk, model: model, prompt: prompt) }
@@ -119,19 +126,41 @@ public struct StoreBenchmark {
         var random = SplitMix64(seed: 42)
         var allTexts = (0..<records).map(generator.text)
         for i in stride(from: allTexts.count - 1, to: 0, by: -1) { allTexts.swapAt(i, Int(random.next() % UInt64(i + 1))) }
-        var routerSeconds: [Double] = [], hiddenSeconds: [Double] = []
+        var routerSeconds: [Timing] = [], hiddenSeconds: [Timing] = []
         for round in 1...2 {
             progress("reading router logits of \(records) texts (round \(round))")
-            routerSeconds.append(try time { _ = try store.routerLogits(model: model, prompt: prompt, pooling: .last, texts: allTexts) })
+            routerSeconds.append(try timing { _ = try store.routerLogits(model: model, prompt: prompt, pooling: .last, texts: allTexts) })
             progress("reading the final hidden state of \(records) texts (round \(round))")
-            hiddenSeconds.append(try time {
+            hiddenSeconds.append(try timing {
                 _ = try store.hiddenStates(model: model, prompt: prompt, layer: -1, pooling: .last, texts: allTexts)
             })
         }
-        if !keep { try remove(path) }
+        if !keep && !reuse { try remove(path) }
         return Result(codecRows: rows, sample: sample, records: records, writeSeconds: writeSeconds, fileBytes: fileBytes,
                       routerReadSeconds: routerSeconds, hiddenReadSeconds: hiddenSeconds,
                       float32BytesPerRecord: generator.float32BytesPerRecord)
+    }
+
+    /// Wall-clock and CPU seconds (user + system, all threads of this process) of one run.
+    public struct Timing: Sendable, CustomStringConvertible {
+        public var wall: Double
+        public var cpu: Double
+        public var description: String { String(format: "%.3f s (cpu %.3f s)", wall, cpu) }
+    }
+
+    private func timing(_ body: () throws -> Void) throws -> Timing {
+        func cpu() -> Double {
+            var usage = rusage()
+            #if canImport(Glibc)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            #endif
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        let before = cpu()
+        let wall = try time(body)
+        return Timing(wall: wall, cpu: cpu() - before)
     }
 
     private func time(_ body: () throws -> Void) throws -> Double {
@@ -187,9 +216,9 @@ extension StoreBenchmark.Result {
             "| write | \(f(Double(records) / writeSeconds)) records/s, \(f(Double(records) * rawPerRecord / 1e6 / writeSeconds)) MB/s |",
             "| file size | \(fileBytes) bytes (\(f(Double(fileBytes) / Double(max(records, 1)))) per record) |",
             "| router logits (last), all \(records) texts, shuffled order | "
-                + routerReadSeconds.map { f($0, 3) + " s" }.joined(separator: ", ") + " (bar < 1 s at 100k) |",
+                + routerReadSeconds.map(\.description).joined(separator: ", ") + " (bar < 1 s at 100k) |",
             "| hidden state layer -1 (last), all \(records) texts | "
-                + hiddenReadSeconds.map { f($0, 3) + " s" }.joined(separator: ", ") + " (bar < 5 s at 100k) |",
+                + hiddenReadSeconds.map(\.description).joined(separator: ", ") + " (bar < 5 s at 100k) |",
         ]
         return lines.joined(separator: "\n")
     }
