@@ -3,4 +3,9 @@ let allCommands: [any Command.Type] = [
     VersionCommand.self,
     ScoreCommand.self,
     BenchScoreCommand.self,
+    StoreStatsCommand.self,
+    StoreVerifyCommand.self,
+    StoreMergeCommand.self,
+    StoreWriteLoopCommand.self,
+    BenchStoreCommand.self,
 ]
