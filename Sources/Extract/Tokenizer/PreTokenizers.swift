@@ -164,7 +164,7 @@ struct ByteLevelPreTokenizer: PreTokenizer {
     func preTokenize(_ pieces: [[Unicode.Scalar]], firstSegment: Bool) -> [[Unicode.Scalar]] {
         var split: [[Unicode.Scalar]] = []
         split.reserveCapacity(pieces.count * 4)
-        for var piece in pieces {
+        for var piece in pieces where !piece.isEmpty {
             if addPrefixSpace && piece.first != " " { piece.insert(" ", at: 0) }
             if useRegex {
                 SplitBehavior.isolated.split(piece, matches: regex.matches(in: piece), invert: false, into: &split)
@@ -185,7 +185,7 @@ struct MetaspacePreTokenizer: PreTokenizer {
 
     func preTokenize(_ pieces: [[Unicode.Scalar]], firstSegment: Bool) -> [[Unicode.Scalar]] {
         var output: [[Unicode.Scalar]] = []
-        for (index, piece) in pieces.enumerated() {
+        for (index, piece) in pieces.enumerated() where !piece.isEmpty {
             var replaced = piece.map { $0 == " " ? replacement : $0 }
             let prepend = prependScheme == .always || (prependScheme == .first && firstSegment && index == 0)
             if prepend && replaced.first != replacement { replaced.insert(replacement, at: 0) }
