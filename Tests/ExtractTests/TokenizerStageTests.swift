@@ -50,3 +50,67 @@ import TestSupport
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(Array(text.utf8)) }
     }
 }
+
+/// `SequencePattern` (the direct matcher for sequences of character classes) against ICU on the same regexes.
+@Suite struct SequencePatternTests {
+    static let regexes = [
+        "[\r\n]", #"\s?[A-Za-zµÀ-ÖØ-öø-ƺ\x{0}-\x{0}]+"#.replacingOccurrences(of: #"\x{0}-\x{0}"#, with: "Ͱ-ͳ"),
+        #"\s?[!-/:-~！-／：-～‘-‟　-。]+"#, #"[一-龥ࠀ-一가-퟿]+"#, #"\p{N}+"#, #"[^\s\p{L}]+\s*"#, #"a\.b*"#, #"[-x]+"#,
+    ]
+
+    @Test(arguments: regexes)
+    func agreesWithICU(_ regex: String) throws {
+        let sequence = try #require(SequencePattern.compile(regex))
+        let icu = try ICUPattern(regex)
+        var generator = SplitMix(seed: 42)
+        let alphabet: [Unicode.Scalar] = ["a", "b", "Z", ".", "-", "x", " ", "\t", "\r", "\n", "1", "٣", "é", "Ω", "你",
+                                          "が", "한", "‘", "　", "！", "\u{85}", "\u{A0}", "😀", "\u{301}", "ĸ", "ǅ", "!"]
+        for _ in 0..<300 {
+            let text = (0..<Int(generator.next() % 24)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            #expect(sequence.matches(in: text) == icu.matches(in: text), "\(String(String.UnicodeScalarView(text)).debugDescription)")
+        }
+    }
+
+    @Test func richerRegexesAreLeftToICU() {
+        for regex in ["a|b", "(ab)+", #"\s+(?!\S)"#, "a+?", "a{2}", "(?i:a)", "[[:alpha:]]"] {
+            #expect(SequencePattern.compile(regex) == nil, "\(regex)")
+        }
+    }
+
+    @Test func lineEndAnchorFollowsOniguruma() throws {
+        let pattern = try #require(SequencePattern.compile(#"\s+$"#))
+        #expect(pattern.matches(in: Array("a  ".unicodeScalars)) == [1..<3])
+        #expect(pattern.matches(in: Array("a  \nb".unicodeScalars)) == [1..<3])  // `$` also before a newline
+        #expect(pattern.matches(in: Array("a  b".unicodeScalars)) == [])
+    }
+}
+
+/// A small deterministic random generator for property tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct RealPatternTests {
+    /// DeepSeek's five Split regexes take the direct matcher (ICU would be ~10x slower), and every regex of the
+    /// real tokenizers has a matcher other than ICU.
+    @Test func realSplitRegexesAvoidICU() throws {
+        for model in TokenizerFixtureTests.models {
+            let root = try JSONNode.load(SharedData.url("models/\(model)/tokenizer.json"))
+            guard let preTokenizer = try root.optional("pre_tokenizer") else { continue }
+            let stages = try preTokenizer.optional("pretokenizers")?.array() ?? [preTokenizer]
+            for stage in stages where try stage.string("type") == "Split" {
+                let pattern = try makePattern(try stage.required("pattern"))
+                #expect(!(pattern is ICUPattern), "\(model) \(stage.path)")
+            }
+        }
+    }
+}

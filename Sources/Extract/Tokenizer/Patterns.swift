@@ -42,7 +42,8 @@ enum CharacterClass {
 ///
 /// The two regexes that byte-level tokenizers use in practice (GPT-2's, used by ByteLevel with `use_regex`, and
 /// Qwen2's Split regex) get hand-written scanners: they are the hot loop of encoding, and a scanner has no
-/// UTF-16 conversion or regex-engine overhead. Any other regex goes to `NSRegularExpression` (ICU), compiled once.
+/// UTF-16 conversion or regex-engine overhead. Sequences of character classes (DeepSeek's Split regexes) get
+/// `SequencePattern`. Any other regex goes to `NSRegularExpression` (ICU), compiled once.
 func makePattern(_ node: JSONNode) throws -> any ScalarPattern {
     if let literal = try node.optionalString("String") {
         return LiteralPattern(literal: Array(literal.unicodeScalars))
@@ -53,6 +54,7 @@ func makePattern(_ node: JSONNode) throws -> any ScalarPattern {
     case GPT2Pattern.source: return GPT2Pattern()
     case Qwen2Pattern.source: return Qwen2Pattern()
     default:
+        if let sequence = SequencePattern.compile(regex) { return sequence }
         do { return try ICUPattern(regex) } catch {
             throw TokenizerError.invalidPattern(file: node.file, keyPath: regexNode.path, pattern: regex,
                                                 reason: "\(error.localizedDescription)")

@@ -2,4 +2,5 @@
 let allCommands: [any Command.Type] = [
     VersionCommand.self,
     TokenizeCommand.self,
+    BenchTokenizeCommand.self,
 ]
