@@ -44,7 +44,15 @@ struct SequencePattern: ScalarPattern {
         var found: [Range<Int>] = []
         var start = 0
         let count = text.count
+        // A match must start with a scalar of the first item, or of the second when the first is optional.
+        let first = items[0].set
+        let second: ScalarSet? = items[0].minimum == 0 && items.count > 1 ? items[1].set : nil
+        let canBeEmpty = items.allSatisfy { $0.minimum == 0 }
         while start <= count {
+            if !canBeEmpty && (start == count || !(first.contains(text[start]) || second?.contains(text[start]) == true)) {
+                start += 1
+                continue
+            }
             if let end = match(text, item: 0, at: start), end > start {
                 found.append(start..<end)
                 start = end

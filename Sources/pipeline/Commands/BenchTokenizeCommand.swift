@@ -11,7 +11,8 @@ struct BenchTokenizeCommand: Command {
 
         Loads the tokenizer of DIR and encodes every text of FILE (one JSON string per line, as for
         `pipeline tokenize`) without special tokens, on one thread and then on all cores. Prints the
-        load time, texts, UTF-8 megabytes, tokens, and tokens/s and MB/s per pass. The first pass starts
+        load time, texts, UTF-8 megabytes, tokens, and tokens/s and MB/s per pass (single-thread passes also
+        by CPU time, steadier on a busy machine). The first pass starts
         with an empty word cache; later passes reuse it. scripts/bench/tokenizer_speed.py runs this beside
         Hugging Face `tokenizers` on the same texts.
 
@@ -53,11 +54,14 @@ struct BenchTokenizeCommand: Command {
         print("model \(model.lastPathComponent): loaded in \(format(seconds(since: loadStart), 3)) s")
         print("input \(input.lastPathComponent): \(texts.count) texts, \(format(megabytes, 2)) MB")
 
+        // Single-thread passes report this thread's CPU time as well: on a shared machine it is the steadier number.
         for pass in 1...passes {
-            let start = DispatchTime.now()
+            let start = DispatchTime.now(), cpuStart = threadCPUSeconds()
             var tokens = 0
             for text in texts { tokens += tokenizer.encode(text, addSpecialTokens: false).count }
+            let cpu = threadCPUSeconds() - cpuStart
             report("pass \(pass), 1 thread", tokens: tokens, megabytes: megabytes, seconds: seconds(since: start))
+            print("  cpu: \(Int(Double(tokens) / cpu)) tokens/s (\(format(cpu, 3)) s of CPU time)")
         }
         let threads = ProcessInfo.processInfo.activeProcessorCount
         let counts = Counter()
@@ -79,6 +83,12 @@ struct BenchTokenizeCommand: Command {
 
     private func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    private func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
