@@ -63,3 +63,44 @@ private final class TokenizerCache: @unchecked Sendable {
         return made
     }
 }
+
+/// A Qwen2-family folder with only `vocab.json` + `merges.txt` loads like its tokenizer.json: the Qwen1.5 folder's
+/// pair, with the three added tokens declared in a `tokenizer_config.json` as Qwen's own declares them, gives every
+/// Qwen fixture line; the Qwen3 folder (no tokenizer.json at all) loads and agrees on plain text.
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct VocabMergesTests {
+    @Test func qwenVocabAndMergesMatchTheFixture() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-qwen-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["vocab.json", "merges.txt"] {
+            try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(name),
+                                                       withDestinationURL: SharedData.url("models/Qwen--Qwen1.5-MoE-A2.7B/\(name)"))
+        }
+        let entry = { (content: String) in
+            "{\"content\": \"\(content)\", \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}"
+        }
+        let config = "{\"tokenizer_class\": \"Qwen2Tokenizer\", \"added_tokens_decoder\": {\"151643\": \(entry("<|endoftext|>")), "
+            + "\"151644\": \(entry("<|im_start|>")), \"151645\": \(entry("<|im_end|>"))}}"
+        try Data(config.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        let tokenizer = try Tokenizer(directory: folder)
+        let reference = try SharedTokenizers.load("Qwen--Qwen1.5-MoE-A2.7B")
+        #expect(tokenizer.vocabularySize == reference.vocabularySize)
+
+        let lines = try String(contentsOf: SharedData.url("fixtures/tokenizers/Qwen--Qwen1.5-MoE-A2.7B.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        var mismatches = 0
+        for line in lines {
+            let expected = try JSONDecoder().decode(TokenizerFixtureTests.FixtureLine.self, from: Data(line.utf8))
+            if tokenizer.encode(expected.text) != expected.ids { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
+    @Test func qwen3FolderLoadsFromVocabAndMerges() throws {
+        let qwen3 = try Tokenizer(directory: SharedData.url("models/Qwen--Qwen3-30B-A3B"))
+        let qwen15 = try SharedTokenizers.load("Qwen--Qwen1.5-MoE-A2.7B")
+        let text = "Plain text: 12345 words, it's the same BPE.\n<|endoftext|>"
+        #expect(qwen3.encode(text) == qwen15.encode(text))
+    }
+}

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A Hugging Face tokenizer loaded from a model folder: `tokenizer.json` plus, when present,
-/// `tokenizer_config.json` and `special_tokens_map.json`. Mirrors the `tokenizers` library's pipeline
+/// `tokenizer_config.json` and `special_tokens_map.json` (a Qwen2-family folder with only `vocab.json` +
+/// `merges.txt` also loads, see `VocabMergesFiles`). Mirrors the `tokenizers` library's pipeline
 /// (see swift-transformers `Sources/Tokenizers`):
 ///
 /// 1. added tokens that are not `normalized` (special tokens such as `<s>`) are found in the raw text;
@@ -40,12 +41,16 @@ public final class Tokenizer: Sendable {
     /// anything missing, malformed or unsupported.
     public convenience init(directory: URL) throws {
         let tokenizerFile = directory.appendingPathComponent("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
-            throw TokenizerError.missingFile(path: tokenizerFile.path)
-        }
-        let root = try JSONNode.load(tokenizerFile)
         let config = try Self.loadIfPresent(directory.appendingPathComponent("tokenizer_config.json"))
         let specialMap = try Self.loadIfPresent(directory.appendingPathComponent("special_tokens_map.json"))
+        let root: JSONNode
+        if FileManager.default.fileExists(atPath: tokenizerFile.path) {
+            root = try JSONNode.load(tokenizerFile)
+        } else if let files = try VocabMergesFiles.qwen2TokenizerJSON(directory: directory, config: config) {
+            root = files
+        } else {
+            throw TokenizerError.missingFile(path: tokenizerFile.path)
+        }
         try self.init(tokenizer: root, config: config, specialTokensMap: specialMap)
     }
 

@@ -23,7 +23,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missingFile(let path):
-            return "\(path): file not found (a tokenizer folder needs tokenizer.json, or vocab.json + merges.txt)"
+            return "\(path): file not found (a model folder needs the tokenizer.json of its Hugging Face repository; vocab.json + merges.txt are accepted for Qwen2-family models only)"
         case .unreadableJSON(let file, let reason):
             return "\(file): not a valid JSON object: \(reason)"
         case .invalidValue(let file, let keyPath, let expected):
