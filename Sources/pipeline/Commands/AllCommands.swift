@@ -8,4 +8,6 @@ let allCommands: [any Command.Type] = [
     StoreMergeCommand.self,
     StoreWriteLoopCommand.self,
     BenchStoreCommand.self,
+    TokenizeCommand.self,
+    BenchTokenizeCommand.self,
 ]
