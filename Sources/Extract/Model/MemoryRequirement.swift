@@ -1,0 +1,24 @@
+import Foundation
+
+/// The memory a model needs for a run: its weights resident (memory-mapped, paged in as used) plus the
+/// activations of one batch of `tokenBudget` packed tokens with a longest sequence of `longestSequence`.
+public struct MemoryRequirement: Sendable, Equatable, CustomStringConvertible {
+    public var weightBytes: Int
+    public var activationBytes: Int
+    public var physicalBytes: Int
+    public var totalBytes: Int { weightBytes + activationBytes }
+    public var fits: Bool { totalBytes <= physicalBytes }
+
+    init(spec: ModelSpec, weightBytes: Int, tokenBudget: Int, longestSequence: Int) {
+        self.weightBytes = weightBytes
+        let floats = tokenBudget * RunState.floatsPerToken(spec) + RunState.fixedFloats(spec, longest: longestSequence)
+        activationBytes = floats * MemoryLayout<Float>.size
+        physicalBytes = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+    }
+
+    public var description: String {
+        func gib(_ n: Int) -> String { String(format: "%.2f GiB", Double(n) / 1_073_741_824) }
+        return "weights \(gib(weightBytes)) + activations \(gib(activationBytes)) = \(gib(totalBytes)) needed, \(gib(physicalBytes)) of physical memory"
+            + (fits ? "" : "; use a smaller token budget, a smaller dtype, or a machine with more memory")
+    }
+}
