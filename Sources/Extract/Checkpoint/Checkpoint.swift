@@ -16,7 +16,10 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// Reads `config.json` of a folder (no weights needed).
     public static func readConfig(directory: URL) throws -> Data {
-        let url = directory.appendingPathComponent(configName)
+        try readConfigFile(directory.appendingPathComponent(configName))
+    }
+
+    static func readConfigFile(_ url: URL) throws -> Data {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CheckpointError.missingFile(path: url.path, hint: "a model folder needs the config.json of its Hugging Face repository")
         }

@@ -8,8 +8,8 @@ public struct ParameterCount: Codable, Sendable, Equatable {
     public var active: Int
     public var embedding: Int
     public var lmHead: Int
-    public var nonEmbeddingTotal: Int { total - embedding - lmHead }
-    public var nonEmbeddingActive: Int { active - embedding - lmHead }
+    public var nonEmbeddingTotal: Int
+    public var nonEmbeddingActive: Int
 
     init(spec: ModelSpec) {
         let h = spec.hiddenSize, qw = spec.qWidth, kvw = spec.kvWidth
@@ -41,6 +41,8 @@ public struct ParameterCount: Codable, Sendable, Equatable {
         lmHead = spec.tiedEmbeddings ? 0 : spec.vocabSize * h
         self.total = total + h + embedding + lmHead
         self.active = active + h + embedding + lmHead
+        nonEmbeddingTotal = self.total - embedding - lmHead
+        nonEmbeddingActive = self.active - embedding - lmHead
     }
 }
 
@@ -104,12 +106,19 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         bytesByDType = ["F32": parameters.total * 4, "BF16": parameters.total * 2, "F16": parameters.total * 2]
     }
 
-    /// Reads and validates `DIR/config.json` only: works on folders without weights.
-    public static func inspect(directory: URL) throws -> ModelSummary {
-        let data = try Checkpoint.readConfig(directory: directory)
-        let (spec, architecture) = try Architectures.spec(config: data, file: directory.appendingPathComponent(Checkpoint.configName).path)
+    /// Reads and validates `DIR/config.json` only: works on folders without weights. `path` may also name a config
+    /// JSON file itself (e.g. a reconstructed config kept beside the real one's place).
+    public static func inspect(directory path: URL) throws -> ModelSummary {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory)
+        let configURL = exists && !isDirectory.boolValue ? path : path.appendingPathComponent(Checkpoint.configName)
+        let data = exists && !isDirectory.boolValue
+            ? try Checkpoint.readConfigFile(configURL) : try Checkpoint.readConfig(directory: path)
+        let (spec, architecture) = try Architectures.spec(config: data, file: configURL.path)
         var summary = ModelSummary(spec: spec, reference: architecture.reference)
-        if let checkpoint = try? Checkpoint(directory: directory) { summary.weightFileBytesByDType = checkpoint.bytesByDType }
+        if isDirectory.boolValue, let checkpoint = try? Checkpoint(directory: path) {
+            summary.weightFileBytesByDType = checkpoint.bytesByDType
+        }
         return summary
     }
 

@@ -1,4 +1,6 @@
 /// Every command of `pipeline`, in the order `pipeline --help` lists them. Add one line per new command.
 let allCommands: [any Command.Type] = [
     VersionCommand.self,
+    ForwardCommand.self,
+    InspectModelCommand.self,
 ]
