@@ -11,8 +11,10 @@ public struct MemoryRequirement: Sendable, Equatable, CustomStringConvertible {
 
     init(spec: ModelSpec, weightBytes: Int, tokenBudget: Int, longestSequence: Int) {
         self.weightBytes = weightBytes
-        let floats = tokenBudget * RunState.floatsPerToken(spec) + RunState.fixedFloats(spec, longest: longestSequence)
-        activationBytes = floats * MemoryLayout<Float>.size
+        // Saturating arithmetic: an absurd budget must read as "too big", not wrap around.
+        let floats = Double(tokenBudget) * Double(RunState.floatsPerToken(spec))
+            + Double(RunState.fixedFloats(spec, longest: longestSequence))
+        activationBytes = Int(clamping: Int64(min(floats * Double(MemoryLayout<Float>.size), Double(Int64.max / 2))))
         physicalBytes = Int(clamping: ProcessInfo.processInfo.physicalMemory)
     }
 
