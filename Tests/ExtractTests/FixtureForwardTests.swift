@@ -53,6 +53,9 @@ struct FixtureForwardTests {
     func unpaddedRunsMatchReferenceAndPaddedRun(_ name: String) throws {
         let model = try MoEModel.load(directory: Fixtures.url(name))
         let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected-unpadded.safetensors"))
+        let padded = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
+        let batch = try model.forward(inputIDs: Fixtures.matrix(padded, "input_ids"), attentionMask: Fixtures.matrix(padded, "attention_mask"))
+        let t = batch.sequenceLength, h = batch.hiddenSize, e = batch.expertCount
         for b in 0..<3 {
             let ids = try expected.integers("input_ids_\(b)")
             let output = try model.forward(inputIDs: [ids], attentionMask: [ids.map { _ in 1 }])
@@ -62,6 +65,18 @@ struct FixtureForwardTests {
             let routerDelta = Fixtures.delta(output.routerLogits[...], router[...])
             #expect(Fixtures.withinBar(hiddenDelta), "\(name) sequence \(b) hidden: \(hiddenDelta)")
             #expect(Fixtures.withinBar(routerDelta), "\(name) sequence \(b) router: \(routerDelta)")
+            // Our padded run at this row's valid (rightmost n) positions equals our unpadded run.
+            let n = ids.count
+            for layer in 0..<batch.hiddenStateCount {
+                let start = ((layer * 3 + b) * t + (t - n)) * h
+                let d = Fixtures.delta(batch.hiddenStates[start..<(start + n * h)], output.hiddenStates[(layer * n * h)..<((layer + 1) * n * h)])
+                #expect(d.delta <= 1e-5 * max(1, d.scale), "\(name) padded vs unpadded, sequence \(b) layer \(layer): \(d)")
+            }
+            for index in 0..<batch.routerLayers.count {
+                let start = ((index * 3 + b) * t + (t - n)) * e
+                let d = Fixtures.delta(batch.routerLogits[start..<(start + n * e)], output.routerLogits[(index * n * e)..<((index + 1) * n * e)])
+                #expect(d.delta <= 1e-5 * max(1, d.scale), "\(name) padded vs unpadded router, sequence \(b): \(d)")
+            }
         }
     }
 }
