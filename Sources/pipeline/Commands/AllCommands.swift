@@ -10,4 +10,6 @@ let allCommands: [any Command.Type] = [
     BenchStoreCommand.self,
     TokenizeCommand.self,
     BenchTokenizeCommand.self,
+    ForwardCommand.self,
+    InspectModelCommand.self,
 ]
