@@ -14,7 +14,7 @@ struct TokenizerEdgeCaseTests {
         #expect(lines.count >= 100)
         var failures: [String] = []
         for line in lines {
-            let root = JSONNode(value: try JSONValue.parse(Array(line.utf8)), file: "tokenizer_edge_cases.jsonl", path: "")
+            let root = JSONNode(value: try JSONTree.parse(Array(line.utf8)), file: "tokenizer_edge_cases.jsonl", path: "")
             let tokenizer = try SharedTokenizers.load(try root.string("model"))
             let text = try root.string("text")
             let ids = try root.required("ids").array().map { try $0.int() }
@@ -49,7 +49,7 @@ struct TokenizerEdgeCaseTests {
             .split(separator: "\n")
         var failures: [String] = []
         for line in lines {
-            let text = try JSONNode(value: try JSONValue.parse(Array(line.utf8)), file: "", path: "").string("text")
+            let text = try JSONNode(value: try JSONTree.parse(Array(line.utf8)), file: "", path: "").string("text")
             let nfc = text.precomposedStringWithCanonicalMapping
             let decoded = try tokenizer.decode(tokenizer.encode(text))
             if Array(decoded.unicodeScalars) != Array(nfc.unicodeScalars) { failures.append(String(reflecting: text)) }
@@ -78,7 +78,7 @@ struct TokenizerEdgeCaseTests {
     @Test func concurrentEncodingIsDeterministic() throws {
         let tokenizer = try SharedTokenizers.load("Qwen--Qwen1.5-MoE-A2.7B")
         let texts = try String(contentsOf: SharedData.url("fixtures/tokenizers/Qwen--Qwen1.5-MoE-A2.7B.jsonl"), encoding: .utf8)
-            .split(separator: "\n").map { try JSONNode(value: try JSONValue.parse(Array($0.utf8)), file: "", path: "").string("text") }
+            .split(separator: "\n").map { try JSONNode(value: try JSONTree.parse(Array($0.utf8)), file: "", path: "").string("text") }
         let sequential = texts.map { tokenizer.encode($0) }
         let box = ResultBox(count: texts.count * 4)
         DispatchQueue.concurrentPerform(iterations: texts.count * 4) { index in

@@ -13,7 +13,7 @@ import TestSupport
         #expect(lines.count >= 100)
         var failures: [String] = []
         for (index, line) in lines.enumerated() {
-            let root = JSONNode(value: try JSONValue.parse(Array(line.utf8)), file: "pre_tokenizer_cases.jsonl",
+            let root = JSONNode(value: try JSONTree.parse(Array(line.utf8)), file: "pre_tokenizer_cases.jsonl",
                                 path: "line \(index + 1)")
             let stage = try makePreTokenizer(try root.required("pre_tokenizer"))
             let text = try root.string("text")
@@ -38,7 +38,7 @@ import TestSupport
 
     @Test func jsonParserKeepsWhatFoundationWouldChange() throws {
         // A leading U+FEFF stays (Foundation drops it), keys stay distinct byte for byte, escapes decode.
-        let value = try JSONValue.parse(Array("{\"\u{FEFF}\": 1, \"e\u{301}\": 2, \"\u{E9}\": 3, \"s\": \"a\\u0000\\ud83d\\ude00\"}".utf8))
+        let value = try JSONTree.parse(Array("{\"\u{FEFF}\": 1, \"e\u{301}\": 2, \"\u{E9}\": 3, \"s\": \"a\\u0000\\ud83d\\ude00\"}".utf8))
         guard case .object(let members) = value else { Issue.record("not an object"); return }
         #expect(members.map { Array($0.key.unicodeScalars) } == [["\u{FEFF}"], ["e", "\u{301}"], ["\u{E9}"], ["s"]])
         guard case .string(let text) = members[3].value else { Issue.record("not a string"); return }
@@ -47,7 +47,7 @@ import TestSupport
 
     @Test(arguments: ["\"\\ud800\"", "\"\\udc00x\"", "\"abc", "[1,]", "\"\\q\"", "nul", "\"a\"b", "\"\u{1}\""])
     func jsonParserRejects(_ text: String) {
-        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(Array(text.utf8)) }
+        #expect(throws: JSONSyntaxError.self) { try JSONTree.parse(Array(text.utf8)) }
     }
 }
 

@@ -38,8 +38,8 @@ public enum JSONLinesIO {
     /// allowed). Anything else, an invalid escape, a lone surrogate (`"\ud800"`, which is not Unicode text) or
     /// invalid UTF-8 is a `LineError` naming the line.
     public static func text(ofJSONLine line: ArraySlice<UInt8>, number: Int) throws(LineError) -> String {
-        let value: JSONValue
-        do { value = try JSONValue.parse(line) } catch {
+        let value: JSONTree
+        do { value = try JSONTree.parse(line) } catch {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
                 throw LineError(line: number, reason: "empty line (write \"\" for the empty text)")
             }
@@ -57,7 +57,7 @@ public enum JSONLinesIO {
     }
 }
 
-extension JSONValue {
+extension JSONTree {
     /// What kind of value this is, for messages.
     var kind: String {
         switch self {

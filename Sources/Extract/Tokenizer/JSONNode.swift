@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Only used while loading: the stages copy what they need into typed, `Sendable` fields.
 struct JSONNode {
-    let value: JSONValue
+    let value: JSONTree
     let file: String
     let path: String
 
@@ -17,8 +17,8 @@ struct JSONNode {
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadableJSON(file: name, reason: "\(error.localizedDescription)")
         }
-        let value: JSONValue
-        do { value = try JSONValue.parse(data) } catch {
+        let value: JSONTree
+        do { value = try JSONTree.parse(data) } catch {
             throw TokenizerError.unreadableJSON(file: name, reason: error.description)
         }
         guard case .object = value else {

@@ -24,18 +24,18 @@ enum VocabMergesFiles {
         guard let mergesText = try? String(contentsOf: mergesURL, encoding: .utf8) else {
             throw TokenizerError.unreadableJSON(file: "merges.txt", reason: "not UTF-8 text")
         }
-        var merges: [JSONValue] = []
+        var merges: [JSONTree] = []
         for (index, line) in mergesText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || (index == 0 && trimmed.hasPrefix("#version")) { continue }
             merges.append(.string(trimmed))
         }
 
-        var added: [JSONValue] = []
+        var added: [JSONTree] = []
         if let decoder = try config?.optional("added_tokens_decoder") {
             for (key, entry) in try decoder.members() {
                 guard let id = Int(key) else { throw decoder.invalid("ids as keys (\"\(key)\" is not a number)") }
-                var members: [(key: String, value: JSONValue)] = [("id", .number(Double(id)))]
+                var members: [(key: String, value: JSONTree)] = [("id", .number(Double(id)))]
                 for (name, value) in try entry.members() { members.append((name, value.value)) }
                 added.append(.object(members))
             }
@@ -44,7 +44,7 @@ enum VocabMergesFiles {
                                   ("special", .bool(true)), ("normalized", .bool(false))]))
         }
 
-        let root: JSONValue = .object([
+        let root: JSONTree = .object([
             ("added_tokens", .array(added)),
             ("normalizer", .object([("type", .string("NFC"))])),
             ("pre_tokenizer", .object([

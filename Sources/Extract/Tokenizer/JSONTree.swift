@@ -4,17 +4,17 @@ import Foundation
 /// Foundation drops a leading U+FEFF from strings (Mixtral's vocabulary has the token "\u{FEFF}"), because
 /// object keys must stay distinct byte for byte (a Swift `[String: Any]` merges canonically equivalent keys),
 /// and because the messages must say where the input is wrong.
-enum JSONValue {
+enum JSONTree {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
-    case array([JSONValue])
+    case array([JSONTree])
     /// Members in file order; duplicates are kept.
-    case object([(key: String, value: JSONValue)])
+    case object([(key: String, value: JSONTree)])
 
     /// Parses one JSON document (surrounding whitespace allowed). The error says what is wrong and at which byte.
-    static func parse<Bytes: Collection>(_ bytes: Bytes) throws(JSONSyntaxError) -> JSONValue where Bytes.Element == UInt8 {
+    static func parse<Bytes: Collection>(_ bytes: Bytes) throws(JSONSyntaxError) -> JSONTree where Bytes.Element == UInt8 {
         let buffer = Array(bytes)
         var parser = JSONParser(bytes: buffer)
         parser.skipWhitespace()
@@ -45,7 +45,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONTree {
         guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
@@ -68,9 +68,9 @@ private struct JSONParser {
         index += count
     }
 
-    mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONTree {
         index += 1
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [(key: String, value: JSONTree)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -90,9 +90,9 @@ private struct JSONParser {
         }
     }
 
-    mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONTree {
         index += 1
-        var items: [JSONValue] = []
+        var items: [JSONTree] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
         while true {
