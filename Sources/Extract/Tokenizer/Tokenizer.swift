@@ -28,6 +28,8 @@ public final class Tokenizer: Sendable {
     private let postProcessor: (any PostProcessor)?
     private let decoder: (any TokenDecoder)?
     private let addedTokens: [Int: AddedToken]
+    /// The text `decode` gives an added token: its content, normalized for `normalized` tokens (as `tokenizers`).
+    private let addedTokenStrings: [Int: String]
 
     /// The id of the beginning-of-sequence token named by `tokenizer_config.json` / `special_tokens_map.json`.
     public let bosTokenID: Int?
@@ -71,10 +73,12 @@ public final class Tokenizer: Sendable {
         addedTokens = byID
         rawMatcher = AddedTokenMatcher(tokens.filter { !$0.normalized }.map { ($0, Array($0.content.unicodeScalars)) })
         let normalizer = self.normalizer
-        normalizedMatcher = AddedTokenMatcher(tokens.filter(\.normalized).map { token in
+        func matchedContent(_ token: AddedToken) -> [Unicode.Scalar] {
             let content = Array(token.content.unicodeScalars)
-            return (token, normalizer?.normalize(content) ?? content)
-        })
+            return token.normalized ? normalizer?.normalize(content) ?? content : content
+        }
+        normalizedMatcher = AddedTokenMatcher(tokens.filter(\.normalized).map { ($0, matchedContent($0)) })
+        addedTokenStrings = byID.mapValues { String(String.UnicodeScalarView(matchedContent($0))) }
 
         let largestModelID = model.idToToken.keys.max().map(Int.init) ?? -1
         vocabularySize = max(largestModelID, tokens.map(\.id).max() ?? -1) + 1
@@ -193,7 +197,7 @@ public final class Tokenizer: Sendable {
         var tokens: [String] = []
         for id in ids {
             if let added = addedTokens[id] {
-                if !(skipSpecialTokens && added.special) { tokens.append(added.content) }
+                if !(skipSpecialTokens && added.special) { tokens.append(addedTokenStrings[id] ?? added.content) }
             } else if let id32 = Int32(exactly: id), let token = model.idToToken[id32] {
                 tokens.append(token)
             } else {
