@@ -114,3 +114,31 @@ struct RealPatternTests {
         }
     }
 }
+
+/// The line format of `pipeline tokenize`: one JSON string per line.
+@Suite struct JSONLinesIOTests {
+    @Test func linesHoldJSONStrings() throws {
+        #expect(try JSONLinesIO.text(ofJSONLine: Array("\"a\\tb\"\r".utf8)[...], number: 1) == "a\tb")
+        // A raw U+FEFF at the start of the text is kept (Foundation's decoders drop it).
+        let bom = try JSONLinesIO.text(ofJSONLine: Array("\"\u{FEFF}x\"".utf8)[...], number: 1)
+        #expect(Array(bom.unicodeScalars) == ["\u{FEFF}", "x"])
+        #expect(JSONLinesIO.jsonArray([1, 22, 333]) == "[1,22,333]")
+        #expect(JSONLinesIO.jsonArray([]) == "[]")
+    }
+
+    @Test func badLinesNameTheLine() {
+        let cases: [([UInt8], String)] = [
+            ([0x22, 0xFF, 0x22], "invalid UTF-8"), (Array("  ".utf8), "empty line"), (Array("[\"a\"]".utf8), "an array"),
+            (Array("\"a\\ud800\"".utf8), "lone surrogate"), (Array("\"a".utf8), "unterminated"),
+        ]
+        for (bytes, fragment) in cases {
+            do {
+                _ = try JSONLinesIO.text(ofJSONLine: bytes[...], number: 7)
+                Issue.record("accepted \(bytes)")
+            } catch {
+                #expect(error.line == 7)
+                #expect(error.description.contains(fragment), "\(error)")
+            }
+        }
+    }
+}

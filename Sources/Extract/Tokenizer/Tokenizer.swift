@@ -60,6 +60,8 @@ public final class Tokenizer: Sendable {
         FileManager.default.fileExists(atPath: url.path) ? try JSONNode.load(url) : nil
     }
 
+    /// `truncation` and `padding` in tokenizer.json are deliberately not applied: `encode` returns every token,
+    /// and the pipeline truncates prompts itself (SPEC.md §5) so that it can flag what it cut.
     init(tokenizer root: JSONNode, config: JSONNode?, specialTokensMap: JSONNode?) throws {
         normalizer = try root.optional("normalizer").map(makeNormalizer)
         preTokenizer = try root.optional("pre_tokenizer").map(makePreTokenizer)
