@@ -142,3 +142,22 @@ struct RealPatternTests {
         }
     }
 }
+
+/// The hand-written GPT-2 and Qwen2 scanners against ICU running the same regexes, on random mixed text.
+@Suite struct ScannerPatternTests {
+    static let alphabet: [Unicode.Scalar] = ["a", "Z", "s", "S", "t", "r", "e", "v", "l", "d", "m", "'", " ", " ", "\t",
+                                             "\r", "\n", "\u{B}", "\u{85}", "\u{A0}", "\u{3000}", "1", "٣", "½", "Ⅻ", ".",
+                                             "!", "-", "é", "\u{301}", "你", "😀", "\u{17F}", "_", "\u{0}", "\u{200B}"]
+
+    static func check(_ scanner: some ScalarPattern, _ regex: String) throws {
+        let icu = try ICUPattern(regex)
+        var generator = SplitMix(seed: 7)
+        for _ in 0..<2000 {
+            let text = (0..<Int(generator.next() % 16)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            #expect(scanner.matches(in: text) == icu.matches(in: text), "\(String(String.UnicodeScalarView(text)).debugDescription)")
+        }
+    }
+
+    @Test func gpt2ScannerAgreesWithICU() throws { try Self.check(GPT2Pattern(), GPT2Pattern.source) }
+    @Test func qwen2ScannerAgreesWithICU() throws { try Self.check(Qwen2Pattern(), Qwen2Pattern.source) }
+}
