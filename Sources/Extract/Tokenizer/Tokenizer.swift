@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A Hugging Face tokenizer loaded from a model folder: `tokenizer.json` plus, when present,
@@ -194,6 +195,15 @@ public final class Tokenizer: Sendable {
         return postProcessor.process(ids)
     }
 
+    /// The ids of many texts, encoded on all cores; `result[i]` belongs to `texts[i]`.
+    public func encode(batch texts: [String], addSpecialTokens: Bool = true) -> [[Int]] {
+        let results = BatchResults(count: texts.count)
+        DispatchQueue.concurrentPerform(iterations: texts.count) { index in
+            results.set(index, encode(texts[index], addSpecialTokens: addSpecialTokens))
+        }
+        return results.all
+    }
+
     /// The text of `ids`, through the tokenizer.json decoder. Throws for an id the tokenizer does not have.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) throws -> String {
         var tokens: [String] = []
@@ -208,4 +218,14 @@ public final class Tokenizer: Sendable {
         }
         return (decoder?.decode(tokens) ?? tokens).joined()
     }
+}
+
+/// One slot per text, filled by concurrent encoders.
+private final class BatchResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[Int]]
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ ids: [Int]) { lock.withLock { slots[index] = ids } }
+    var all: [[Int]] { lock.withLock { slots } }
 }
