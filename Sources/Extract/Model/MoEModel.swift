@@ -139,6 +139,9 @@ public final class MoEModel: @unchecked Sendable {
         } catch let ForwardError.sequenceTooLong(s, length, limit, what) {
             throw ForwardError.sequenceTooLong(sequence: rows[s], length: length, limit: limit, what: what)
         }
+        let requirement = memoryRequirement(tokenBudget: sequences.reduce(0) { $0 + $1.count },
+                                            longestSequence: sequences.map(\.count).max() ?? 0)
+        guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
         // Packed row -> flat (b, t) index of the padded layout.
         var destination: [Int] = []
         for (s, r) in rows.enumerated() { destination += columns[s].map { r * t + $0 } }
