@@ -111,10 +111,10 @@ public final class MoEModel: @unchecked Sendable {
             guard inputIDs[r].count == t, attentionMask[r].count == t else {
                 throw ForwardError.shapeMismatch("row \(r) has \(inputIDs[r].count) ids and \(attentionMask[r].count) mask values; every row needs \(t)")
             }
-            var sequence: [Int] = [], where_: [Int] = []
+            var sequence: [Int] = [], realColumns: [Int] = []
             for c in 0..<t {
                 switch attentionMask[r][c] {
-                case 1: sequence.append(inputIDs[r][c]); where_.append(c)
+                case 1: sequence.append(inputIDs[r][c]); realColumns.append(c)
                 case 0: break
                 case let value: throw ForwardError.badMaskValue(row: r, column: c, value: value)
                 }
@@ -122,7 +122,7 @@ public final class MoEModel: @unchecked Sendable {
             if !sequence.isEmpty {
                 sequences.append(sequence)
                 rows.append(r)
-                columns.append(where_)
+                columns.append(realColumns)
             }
         }
         let h = spec.hiddenSize, e = spec.expertCount, layerCount = spec.layerCount
