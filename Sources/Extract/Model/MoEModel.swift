@@ -20,8 +20,9 @@ public final class MoEModel: @unchecked Sendable {
     public var routerLayers: [Int] { spec.moeLayers }
     /// Number of hidden-state entries (L + 1).
     public var hiddenStateCount: Int { spec.layerCount + 1 }
-    /// Bytes of the weight files.
+    /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
+    private let checkMemory: Bool
 
     private let checkpoint: Checkpoint
     private let pass: ForwardPass
@@ -31,7 +32,8 @@ public final class MoEModel: @unchecked Sendable {
     public struct Options: Sendable {
         /// OpenBLAS threads; nil = one per core.
         public var threads: Int?
-        /// Refuse to load when the weights alone exceed physical memory.
+        /// Refuse to load (and to run a batch) when weights plus activations exceed physical memory. Turning it off
+        /// lets the kernel page memory-mapped weights from disk: correct, but every batch rereads them.
         public var checkMemory: Bool
         public init(threads: Int? = nil, checkMemory: Bool = true) {
             self.threads = threads
@@ -51,12 +53,14 @@ public final class MoEModel: @unchecked Sendable {
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
         self.checkpoint = checkpoint
         self.spec = spec
-        weightBytes = checkpoint.weightBytes
-        if options.checkMemory {
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+        weightBytes = weights.usedBytes
+        checkMemory = options.checkMemory
+        if checkMemory {
             let requirement = MemoryRequirement(spec: spec, weightBytes: weightBytes, tokenBudget: 1, longestSequence: 1)
             guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
         }
-        pass = ForwardPass(spec: spec, weights: try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint))
+        pass = ForwardPass(spec: spec, weights: weights)
         var summary = ModelSummary(spec: spec, reference: architecture.reference)
         summary.weightFileBytesByDType = checkpoint.bytesByDType
         self.summary = summary
@@ -141,7 +145,7 @@ public final class MoEModel: @unchecked Sendable {
         }
         let requirement = memoryRequirement(tokenBudget: sequences.reduce(0) { $0 + $1.count },
                                             longestSequence: sequences.map(\.count).max() ?? 0)
-        guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
+        guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
         // Packed row -> flat (b, t) index of the padded layout.
         var destination: [Int] = []
         for (s, r) in rows.enumerated() { destination += columns[s].map { r * t + $0 } }
@@ -177,7 +181,7 @@ public final class MoEModel: @unchecked Sendable {
         let lengths = sequences.map(\.count)
         let longest = lengths.max() ?? 0
         let requirement = memoryRequirement(tokenBudget: max(tokenBudget, longest), longestSequence: longest)
-        guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
+        guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
         var results = [PooledOutput?](repeating: nil, count: sequences.count)
         var done = 0
         for members in planBatches(lengths: lengths, tokenBudget: tokenBudget) {
