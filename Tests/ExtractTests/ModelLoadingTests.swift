@@ -18,6 +18,7 @@ struct ModelLoadingTests {
         try half.copy(fixture: fixture) { CheckpointBuilder.converted($0, to: dtype) }
         try rounded.copy(fixture: fixture) { try? CheckpointBuilder.rounded($0, through: dtype) }
         let halfModel = try MoEModel.load(directory: half.directory)
+        #expect(halfModel.weightDType == dtype.rawValue)
         #expect(halfModel.summary.weightFileBytesByDType == [dtype.rawValue: halfModel.summary.parameters.total * 2])
         let a = try halfModel.forward(inputIDs: input.0, attentionMask: input.1)
         let b = try MoEModel.load(directory: rounded.directory).forward(inputIDs: input.0, attentionMask: input.1)

@@ -20,6 +20,10 @@ public final class MoEModel: @unchecked Sendable {
     public var routerLayers: [Int] { spec.moeLayers }
     /// Number of hidden-state entries (L + 1).
     public var hiddenStateCount: Int { spec.layerCount + 1 }
+    /// The dtype holding most weight bytes ("BF16", "F16", "F32"): the model's variant for cache keys.
+    public var weightDType: String {
+        (summary.weightFileBytesByDType ?? [:]).max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
+    }
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
     private let checkMemory: Bool
