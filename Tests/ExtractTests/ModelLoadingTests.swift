@@ -27,6 +27,18 @@ struct ModelLoadingTests {
         #expect(a.routerLogits == b.routerLogits || Fixtures.delta(a.routerLogits[...], b.routerLogits[...]).delta <= 1e-5)
     }
 
+    /// The name mapping of each architecture consumes every fixture tensor except lm_head, with the right shapes.
+    @Test(arguments: zip(Fixtures.names, [102, 117, 96, 102, 80]))
+    func everyFixtureTensorIsConsumed(_ name: String, _ count: Int) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.url(name))
+        #expect(checkpoint.tensorNames.count == count)
+        let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: "config.json")
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+        let lmHead = checkpoint.info("lm_head.weight")?.byteRange.count ?? 0
+        #expect(weights.usedBytes == checkpoint.bytesByDType.values.reduce(0, +) - lmHead)
+        #expect(weights.layers.count == 3)
+    }
+
     @Test func shardedCheckpointLoadsLikeSingleFile() throws {
         let builder = try CheckpointBuilder()
         defer { builder.remove() }
