@@ -106,3 +106,31 @@ struct PooledEmbeddingTests {
         #expect(!model.memoryRequirement(tokenBudget: Int.max, longestSequence: 1).fits)
     }
 }
+
+@Suite struct ForwardInputTests {
+    @Test func missingMaskMeansEveryTokenIsReal() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("moee-in-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(#"{"input_ids": [[1, 2, 3], [4, 5, 6]]}"#.utf8).write(to: url)
+        let input = try ForwardInput.read(url)
+        #expect(input.attentionMask == [[1, 1, 1], [1, 1, 1]])
+        try Data(#"{"input_ids": [[1, 2.5]]}"#.utf8).write(to: url)
+        do { _ = try ForwardInput.read(url); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains(url.path) && "\(error)".contains("input_ids"))
+        }
+    }
+}
+
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct SlidingWindowTests {
+    @Test func sequencesLongerThanMixtralsWindowAreRefused() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        try builder.copy(fixture: Fixtures.url("mixtral-tiny"), config: { $0["sliding_window"] = 4 })
+        let model = try MoEModel.load(directory: builder.directory)
+        #expect(try model.pooledEmbeddings(sequences: [[1, 2, 3, 4]], tokenBudget: 8).count == 1)
+        #expect(throws: ForwardError.sequenceTooLong(sequence: 0, length: 5, limit: 4, what: "sliding_window")) {
+            try model.pooledEmbeddings(sequences: [[1, 2, 3, 4, 5]], tokenBudget: 8)
+        }
+    }
+}
