@@ -55,6 +55,24 @@ struct PooledEmbeddingTests {
         #expect(Fixtures.withinBar(Fixtures.delta(pooled.lastToken.routerLogits[e..<(2 * e)], lastRouter)))
     }
 
+    @Test func streamingBatchesCoverEveryTextOnceWithTheSameVectors() throws {
+        let model = try MoEModel.load(directory: Fixtures.url("qwen3moe-tiny"))
+        let all = try model.pooledEmbeddings(sequences: Self.texts, tokenBudget: 25)
+        var seen: [Int] = []
+        try model.forEachPooledBatch(sequences: Self.texts, tokenBudget: 25) { indices, outputs in
+            #expect(indices.map { Self.texts[$0].count }.reduce(0, +) <= 25 || indices.count == 1)
+            for (index, output) in zip(indices, outputs) { #expect(output == all[index]) }
+            seen += indices
+        }
+        #expect(seen.sorted() == Array(Self.texts.indices))
+        struct Stop: Error {}
+        var calls = 0
+        #expect(throws: Stop.self) {
+            try model.forEachPooledBatch(sequences: Self.texts, tokenBudget: 25) { _, _ in calls += 1; throw Stop() }
+        }
+        #expect(calls == 1)
+    }
+
     @Test func batchesRespectTheBudgetAndGroupByLength() {
         let batches = planBatches(lengths: [3, 10, 1, 7, 10, 2], tokenBudget: 12)
         #expect(batches == [[1], [4], [3, 0, 5], [2]])

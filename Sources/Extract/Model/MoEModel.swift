@@ -180,24 +180,32 @@ public final class MoEModel: @unchecked Sendable {
     /// number of sequences finished after each batch. Refuses, before any work, input that `validate` refuses and a
     /// budget whose activations with the weights would not fit in physical memory.
     public func pooledEmbeddings(sequences: [[Int]], tokenBudget: Int, progress: ((Int) -> Void)? = nil) throws -> [PooledOutput] {
+        var results = [PooledOutput?](repeating: nil, count: sequences.count)
+        var done = 0
+        try forEachPooledBatch(sequences: sequences, tokenBudget: tokenBudget) { indices, outputs in
+            for (index, output) in zip(indices, outputs) { results[index] = output }
+            done += indices.count
+            progress?(done)
+        }
+        return results.compactMap { $0 }
+    }
+
+    /// The streaming form of `pooledEmbeddings`: hands each finished batch (input indices and their outputs) to
+    /// `body` as soon as it is computed, so a caller can commit it (e.g. one store transaction per batch) and lose at
+    /// most the batch in flight. An error thrown by `body` stops the run.
+    public func forEachPooledBatch(sequences: [[Int]], tokenBudget: Int,
+                                   _ body: (_ indices: [Int], _ outputs: [PooledOutput]) throws -> Void) throws {
         guard tokenBudget >= 1 else { throw ForwardError.badTokenBudget(tokenBudget) }
         try validate(sequences)
         let lengths = sequences.map(\.count)
         let longest = lengths.max() ?? 0
         let requirement = memoryRequirement(tokenBudget: max(tokenBudget, longest), longestSequence: longest)
         guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
-        var results = [PooledOutput?](repeating: nil, count: sequences.count)
-        var done = 0
         for members in planBatches(lengths: lengths, tokenBudget: tokenBudget) {
             let batch = PackedBatch(sequences: members.map { sequences[$0] })
             let collector = PoolingCollector(batch: batch, spec: spec)
-            lock.lock()
-            pass.forward(batch, state: state, capture: collector.sink)
-            lock.unlock()
-            for (position, index) in members.enumerated() { results[index] = collector.outputs[position] }
-            done += members.count
-            progress?(done)
+            lock.withLock { pass.forward(batch, state: state, capture: collector.sink) }
+            try body(members, collector.outputs)
         }
-        return results.compactMap { $0 }
     }
 }
