@@ -111,3 +111,24 @@ struct ModelLoadingTests {
         #expect(long.finalize() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+/// OLMoE's `clip_qkv` (null in the fixture): a loose clip changes nothing, a tight one changes the output.
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct ClipQKVTests {
+    @Test func clipIsAppliedWhenConfigured() throws {
+        let ids = [[5, 17, 999, 3, 42]], mask = [[1, 1, 1, 1, 1]]
+        let plain = try MoEModel.load(directory: Fixtures.url("olmoe-tiny")).forward(inputIDs: ids, attentionMask: mask)
+        var outputs: [Double: ForwardOutput] = [:]
+        for clip in [1e6, 0.05] {
+            let builder = try CheckpointBuilder()
+            defer { builder.remove() }
+            try builder.copy(fixture: Fixtures.url("olmoe-tiny"), config: { $0["clip_qkv"] = clip })
+            let model = try MoEModel.load(directory: builder.directory)
+            #expect(model.spec.attention.clipQKV == Float(clip))
+            outputs[clip] = try model.forward(inputIDs: ids, attentionMask: mask)
+        }
+        #expect(outputs[1e6]?.hiddenStates == plain.hiddenStates)
+        let tight = try #require(outputs[0.05])
+        #expect(Fixtures.delta(tight.hiddenStates[...], plain.hiddenStates[...]).delta > 1e-3)
+    }
+}
