@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Fuzzes the input parsers with libFuzzer + AddressSanitizer and prints executions and crashes per target.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET=60] [TARGET...]
+#
+# Targets: SafetensorsHeader TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder
+# (and ManifestDecoder once Fuzz/ManifestDecoder.swift exists).
+# The library targets are built once by SwiftPM with coverage instrumentation into .build-fuzz (never the
+# normal .build); each Fuzz/<Target>.swift entry point is linked against their objects by swiftc.
+# Seeds are copied at run time from ../shared (fixtures, real tokenizers, MTEB tasks) and the repository;
+# crashing inputs land in out/fuzz/<Target>/crashes/ (turn each into a regression test).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_PER_TARGET=${1:-60}
+shift || true
+ALL=(SafetensorsHeader TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder)
+[[ -f Fuzz/ManifestDecoder.swift ]] && ALL+=(ManifestDecoder)
+TARGETS=("$@")
+[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${ALL[@]}")
+SHARED=${MOEE_SHARED:-$ROOT/../shared}
+[[ -d $SHARED ]] || { echo "fuzz.sh: $SHARED not found (fixtures seed the corpora)" >&2; exit 1; }
+BUILD=$ROOT/.build-fuzz
+OUT=$ROOT/out/fuzz
+mkdir -p "$OUT"
+
+module_of() {
+    case $1 in
+        SafetensorsHeader|TokenizerLoad|TokenizerEncode) echo Extract ;;
+        TaskJSONL|EmbeddingsJSONL) echo Score ;;
+        BlobDecoder) echo Store ;;
+        ManifestDecoder) echo pipeline ;;
+    esac
+}
+
+FLAGS=(-c release --build-path "$BUILD" -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address
+       -Xswiftc -enable-testing -Xcc -fsanitize=fuzzer-no-link,address)
+declare -A BUILT=()
+build_module() {  # SwiftPM builds a module and what it depends on, instrumented.
+    [[ -n ${BUILT[$1]:-} ]] && return 0
+    echo "== building $1 (instrumented) ==" >&2
+    swift build "${FLAGS[@]}" --target "$1" >&2 || return 1
+    BUILT[$1]=1
+}
+
+link_target() {  # swiftc: entry point + every instrumented object of the modules it needs.
+    local target=$1 module; module=$(module_of "$target")
+    local objects=() name names
+    case $module in
+        Extract) names=(Extract CKernels) ;;
+        Store) names=(Store) ;;
+        Score) names=(Score Store) ;;
+        pipeline) names=(pipeline Extract CKernels Store Score) ;;
+    esac
+    rm -f "$OUT/$target/fuzz-$target"; shopt -s nullglob
+    for name in "${names[@]}"; do objects+=("$BUILD"/release/$name.build/*.o); done
+    shopt -u nullglob
+    swiftc -O -parse-as-library -sanitize=fuzzer,address -enable-testing \
+        -I "$BUILD/release/Modules" -I "$BUILD/release" \
+        -I Sources/CSQLite -I Sources/CLZ4 -I Sources/CBLAS -I Sources/CKernels/include \
+        Fuzz/FuzzSupport.swift "Fuzz/$target.swift" "${objects[@]}" \
+        -lsqlite3 -llz4 -lopenblas -o "$OUT/$target/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" >&2
+    [[ -x $OUT/$target/fuzz-$target ]]
+}
+
+seed() {  # small seed corpus for a target, from real files
+    local target=$1 corpus=$OUT/$1/seeds
+    rm -rf "$corpus"; mkdir -p "$corpus"
+    case $target in
+        SafetensorsHeader)
+            # Real headers (the first 64 KB of each fixture checkpoint: header and the start of the data).
+            for f in "$SHARED"/fixtures/models/*/*.safetensors; do
+                head -c 65536 "$f" > "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
+            done ;;
+        TokenizerLoad)
+            for f in scripts/reference/tiny_tokenizers/*/tokenizer.json; do
+                cp "$f" "$corpus/$(basename "$(dirname "$f")").json"
+            done ;;
+        TokenizerEncode)
+            local i=0
+            while IFS= read -r line && (( i < 200 )); do
+                printf '%s' "$line" > "$corpus/text-$i"; i=$((i+1))
+            done < <(cat scripts/reference/tokenizer_edge_cases.jsonl "$SHARED"/fixtures/tokenizers/*.jsonl 2>/dev/null | head -200) ;;
+        TaskJSONL)
+            # byte 0 picks the task (sorted order of the copied folders), then lines of a real split.
+            local i=0 task
+            for task in "$OUT/$target/tasks"/*; do
+                { printf "\\x$(printf %02x $i)"; head -n 5 "$task/test.jsonl"; } > "$corpus/$(basename "$task")"
+                i=$((i+1))
+            done ;;
+        EmbeddingsJSONL)
+            printf '{"text": "a", "embedding": [1, 2.5, -3e-2]}\n{"text": "b", "embedding": [0, 0, 1]}\n' > "$corpus/small"
+            printf '{"text": "x\\u0000y", "embedding": [1e38]}\n' > "$corpus/nul" ;;
+        BlobDecoder)
+            # Real blobs written by the store's own encoder (tests keep them in Tests/StoreTests/Fixtures when present).
+            cp Tests/StoreTests/Fixtures/blobs/* "$corpus/" 2>/dev/null
+            # A hand-made uncompressed F32 blob [2] (magic, version, dtype, flags, rank, pad, shape, length, checksum, payload)
+            # (the harness writes the right checksum itself). Then the same as F16 [2, 2], shuffled and "compressed".
+            printf 'MT\x01\x01\x00\x01\x00\x00\x02\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x3f\x00\x00\x00\x40' > "$corpus/f32"
+            printf 'MT\x01\x02\x03\x02\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x3c\x00\x40\x00\x42\x00\x44' > "$corpus/f16-lz4" ;;
+        ManifestDecoder)
+            cp manifests/*.json "$corpus/" 2>/dev/null ;;
+    esac
+}
+
+prepare_tasks() {  # TaskJSONL: one small real task of each type, splits cut to 20 lines
+    local dir=$OUT/TaskJSONL/tasks task f
+    rm -rf "$dir"; mkdir -p "$dir"
+    for task in STS12 Banking77Classification TwitterURLCorpus SummEval TwitterURLReranking SIB200ClusteringS2S; do
+        [[ -d $SHARED/data/mteb/$task ]] || continue
+        mkdir -p "$dir/$task"; cp "$SHARED/data/mteb/$task/task.json" "$dir/$task/"
+        for f in "$SHARED/data/mteb/$task"/*.jsonl; do head -n 20 "$f" > "$dir/$task/$(basename "$f")"; done
+    done
+}
+
+declare -A EXECS=() CRASHES=() STATUS=()
+for target in "${TARGETS[@]}"; do
+    module=$(module_of "$target")
+    [[ -z $module ]] && { echo "unknown target $target" >&2; exit 2; }
+    mkdir -p "$OUT/$target/corpus" "$OUT/$target/crashes"
+    if ! build_module "$module" || ! link_target "$target"; then STATUS[$target]="build failed"; continue; fi
+    [[ $target == TaskJSONL ]] && prepare_tasks
+    seed "$target"
+    echo "== fuzzing $target for ${SECONDS_PER_TARGET}s ==" >&2
+    log=$OUT/$target/fuzz.log
+    MOEE_FUZZ_TOKENIZER=$SHARED/models/allenai--OLMoE-1B-7B-0924 MOEE_FUZZ_TASKS=$OUT/TaskJSONL/tasks \
+    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+        "$OUT/$target/fuzz-$target" "$OUT/$target/corpus" "$OUT/$target/seeds" \
+        -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \
+        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+        -artifact_prefix="$OUT/$target/crashes/" -print_final_stats=1 > "$log" 2>&1
+    EXECS[$target]=$(grep -ho 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
+    # -fork mode reports the total on its last status line ("#N ... exec/s"); take the largest count seen.
+    forked=$(grep -o '^#[0-9]*' "$log" | tr -d '#' | sort -n | tail -1)
+    [[ -n $forked && $forked -gt ${EXECS[$target]} ]] && EXECS[$target]=$forked
+    CRASHES[$target]=$(find "$OUT/$target/crashes" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
+    STATUS[$target]=ok
+done
+
+printf '\n%-18s %12s %8s  %s\n' target executions crashes status
+for target in "${TARGETS[@]}"; do
+    printf '%-18s %12s %8s  %s\n' "$target" "${EXECS[$target]:--}" "${CRASHES[$target]:--}" "${STATUS[$target]}"
+done
+echo "artifacts: $OUT/<target>/crashes (crash-/oom-/timeout- files); logs: $OUT/<target>/fuzz.log"
