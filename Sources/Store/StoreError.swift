@@ -28,7 +28,7 @@ public struct TensorKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A short, quoted rendering of a text for messages.
-func quoted(_ text: String, limit: Int = 60) -> String {
+func quoted(_ text: String, limit: Int = 120) -> String {
     let short = text.count > limit ? String(text.prefix(limit)) + "..." : text
     return "\"" + short.replacingOccurrences(of: "\n", with: "\\n") + "\""
 }
