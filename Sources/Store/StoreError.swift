@@ -51,6 +51,7 @@ public enum StoreError: Error, CustomStringConvertible {
     case layerOutOfRange(path: String, model: String, layer: Int, entries: Int)
     case writerLocked(path: String, lockFile: String, pid: String)
     case readOnly(path: String)
+    case shapeConflict(model: String, source: String, target: String)
     case codecMismatch(path: String, kind: String, stored: String, requested: String)
     case fingerprintConflict(model: String, variant: String, fileA: String, fingerprintA: String,
                              fileB: String, fingerprintB: String)
@@ -94,6 +95,8 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "wait for it to finish or stop it"
         case .readOnly(let path):
             return "\(path): store was opened read-only"
+        case .shapeConflict(let model, let source, let target):
+            return "model \(model) has other tensor shapes in \(source) than in \(target); refusing to merge"
         case .codecMismatch(let path, let kind, let stored, let requested):
             return "\(path): the store keeps \(kind) as \(stored) but \(requested) was requested; "
                 + "the codec is chosen when a store is created (use a new store or merge into one)"
