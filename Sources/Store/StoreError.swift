@@ -73,7 +73,7 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "upgrade moee (pipeline version prints yours)"
         case .olderSchema(let path, let found, let supported):
             return "\(path): store schema version \(found) is older than \(supported) and was opened read-only; "
-                + "open it once for writing (e.g. `pipeline store stats \(path)` without read-only) to migrate it"
+                + "it is migrated in place the first time a writer opens it (e.g. `pipeline extract` with a manifest naming it)"
         case .corruptTensor(let path, let key, let reason):
             return "\(path): damaged tensor \(key): \(reason)"
         case .missingTensor(let path, let key):
