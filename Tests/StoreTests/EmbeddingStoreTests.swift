@@ -35,6 +35,26 @@ import Testing
         #expect(try store.record(model: model, prompt: prompt, text: "never stored") == nil)
     }
 
+    /// Far-apart ids make the bulk read seek, close ones make it step; both must land on the right rows, and a
+    /// text stored only for another prompt must count as missing, not be skipped silently.
+    @Test func sparseAndDenseRequestsReadTheRightRows() throws {
+        let directory = try TemporaryDirectory()
+        let store = try losslessStore(directory.path("a.sqlite"))
+        let model = try store.register(tinyGenerator.model), prompt = try store.register(tinyGenerator.prompt)
+        let other = try store.register(PromptIdentity(name: "other", specification: "o"))
+        let records = (0..<200).map(tinyGenerator.record)
+        try store.put(Array(records[0..<100]), model: model, prompt: prompt)
+        try store.put(Array(records[100..<110]), model: model, prompt: other)
+        try store.put(Array(records[110..<200]), model: model, prompt: prompt)
+        let order = [199, 0, 150, 60, 61, 62, 111, 3]
+        let result = try store.hiddenStates(model: model, prompt: prompt, layer: 2, pooling: .mean, texts: order.map(tinyGenerator.text))
+        #expect(bits(result.values) == bits(order.flatMap { Array(records[$0].hiddenStates[.mean]![16..<24]) }))
+        #expect { try store.routerLogits(model: model, prompt: prompt, pooling: .last, texts: [0, 105, 199, 101].map(tinyGenerator.text)) } throws: {
+            guard case StoreError.missingRecords(_, _, _, let missing, _, let examples) = $0 else { return false }
+            return missing == 2 && examples == [105, 101].map(tinyGenerator.text)
+        }
+    }
+
     @Test func defaultCodecStoresHiddenStatesAsF16AndRouterLogitsAsF32() throws {
         let directory = try TemporaryDirectory()
         let store = try EmbeddingStore(path: directory.path("a.sqlite"))
