@@ -90,20 +90,6 @@ extension EmbeddingStore {
                             routerLayers: shape.routerLayers, experts: shape.experts)
     }
 
-    /// The text ids of `texts` (-1 where the text is not stored).
-    func textIDs(_ texts: [String]) throws -> [Int64] {
-        var ids = [Int64](repeating: -1, count: texts.count)
-        for (index, text) in texts.enumerated() {
-            if let known = knownTextIDs[text] {
-                ids[index] = known
-            } else if let found = try textID(of: text, create: false) {
-                ids[index] = found
-                knownTextIDs[text] = found  // committed ids never change: texts are only ever added
-            }
-        }
-        return ids
-    }
-
     /// Reads one blob per text in text-id order (sequential in the B-tree) and decodes them on several threads.
     private func bulkRead(texts: [String], model: ModelID, prompt: PromptID, query: SQLiteStatement, dimension: Int,
                           shape: [Int], key: (String, String, String) -> TensorKey,

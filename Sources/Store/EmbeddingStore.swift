@@ -185,23 +185,7 @@ public final class EmbeddingStore {
     /// The texts of `texts` that have no record for (model, prompt): input order kept, duplicates dropped.
     public func missingTexts(model: ModelID, prompt: PromptID, texts: [String]) throws -> [String] {
         defer { finishStatements() }
-        let query = try statement("""
-            SELECT 1 FROM texts t JOIN records r ON r.model_id = ?2 AND r.prompt_id = ?3 AND r.text_id = t.id
-            WHERE t.text = ?1
-            """)
-        var seen = Set<String>(minimumCapacity: texts.count)
-        var missing: [String] = []
-        try snapshot {
-            for text in texts where seen.insert(text).inserted {
-                query.reset()
-                try query.bind(1, text)
-                try query.bind(2, model.rawValue)
-                try query.bind(3, prompt.rawValue)
-                if try !query.step() { missing.append(text) }
-            }
-            query.finish()
-        }
-        return missing
+        return try snapshot { try missingTextsInSnapshot(model: model, prompt: prompt, texts: texts) }
     }
 
     /// Stores `records` for (model, prompt) in ONE transaction: all of them or none. A record already present
