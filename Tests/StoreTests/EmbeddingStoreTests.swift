@@ -53,6 +53,11 @@ import Testing
             guard case StoreError.missingRecords(_, _, _, let missing, _, let examples) = $0 else { return false }
             return missing == 2 && examples == [105, 101].map(tinyGenerator.text)
         }
+        // missingTexts: far-apart ids are checked one by one, a dense block by one range scan.
+        #expect(try store.missingTexts(model: model, prompt: prompt, texts: [0, 199, 105].map(tinyGenerator.text))
+            == [tinyGenerator.text(105)])
+        #expect(try store.missingTexts(model: model, prompt: prompt, texts: (95..<115).map(tinyGenerator.text))
+            == (100..<110).map(tinyGenerator.text))
     }
 
     @Test func defaultCodecStoresHiddenStatesAsF16AndRouterLogitsAsF32() throws {
