@@ -121,6 +121,7 @@ extension EmbeddingStore {
         }
         let values = try [Float](unsafeUninitializedCapacity: texts.count * dimension) { buffer, initialized in
             guard let output = buffer.baseAddress else { return }
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             var batch = BlobBatch(reservingBytes: Self.readChunk * dimension * 2)
             var position = 0
             var positioned = false
@@ -158,6 +159,20 @@ extension EmbeddingStore {
                                            reason: failure.error)
         }
         return values
+    }
+
+    /// Asks the kernel for transparent huge pages on a large output buffer: hundreds of faults instead of
+    /// ~100k for the 400-800 MB a bulk read of 100k texts writes. Advisory; failure changes nothing.
+    private func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        let huge = 2 << 20
+        guard let base = buffer.baseAddress, buffer.count >= 8 * huge else { return }
+        let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+        if end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) {
+            _ = madvise(aligned, end - start, MADV_HUGEPAGE)
+        }
+        #endif
     }
 
     func throwMissing(model: ModelID, prompt: PromptID, missingIndices: [Int], texts: [String]) throws {
