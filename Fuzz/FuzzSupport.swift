@@ -13,7 +13,7 @@ enum FuzzScratch {
     /// Writes `bytes` to `name` inside the scratch directory and returns its URL.
     static func write(_ bytes: UnsafeRawBufferPointer, name: String) -> URL {
         let url = directory.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
         return url
     }
 

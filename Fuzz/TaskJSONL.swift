@@ -22,7 +22,7 @@ public func fuzzTaskJSONL(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(fuzzInput: data, size)
     guard let selector = bytes.first else { return 0 }
     let folder = fuzzTaskFolders[Int(selector) % fuzzTaskFolders.count]
-    FileManager.default.createFile(atPath: folder.appendingPathComponent("test.jsonl").path,
+    _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("test.jsonl").path,
                                    contents: Data(bytes.dropFirst()))
     guard let task = try? ScoreTask.load(from: folder) else { return 0 }
     _ = task.name

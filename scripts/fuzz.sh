@@ -5,8 +5,9 @@
 #
 # Targets: SafetensorsHeader TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder
 # (and ManifestDecoder once Fuzz/ManifestDecoder.swift exists).
-# The library targets are built once by SwiftPM with coverage instrumentation into .build-fuzz (never the
-# normal .build); each Fuzz/<Target>.swift entry point is linked against their objects by swiftc.
+# Each library module is compiled once by swiftc (whole module, coverage + ASan instrumented) into .build-fuzz
+# (never the normal .build; Package.swift is untouched); each Fuzz/<Target>.swift entry point is linked against
+# those objects.
 # Seeds are copied at run time from ../shared (fixtures, real tokenizers, MTEB tasks) and the repository;
 # crashing inputs land in out/fuzz/<Target>/crashes/ (turn each into a regression test).
 set -uo pipefail
@@ -33,17 +34,30 @@ module_of() {
     esac
 }
 
-FLAGS=(-c release --build-path "$BUILD" -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address
-       -Xswiftc -enable-testing -Xcc -fsanitize=fuzzer-no-link,address)
+SAN=(-sanitize=fuzzer,address -sanitize-coverage=edge,indirect-calls,trace-cmp,inline-8bit-counters,pc-table)
+INCLUDES=(-I "$BUILD" -I Sources/CSQLite -I Sources/CLZ4 -I Sources/CBLAS -I Sources/CKernels/include)
 declare -A BUILT=()
-build_module() {  # SwiftPM builds a module and what it depends on, instrumented.
+build_module() {  # one whole-module swiftc call per library, instrumented, with its dependencies first
     [[ -n ${BUILT[$1]:-} ]] && return 0
+    case $1 in
+        Extract) build_c CKernels || return 1 ;;
+        Score) build_module Store || return 1 ;;
+        pipeline) build_module Extract && build_module Score || return 1 ;;
+    esac
     echo "== building $1 (instrumented) ==" >&2
-    swift build "${FLAGS[@]}" --target "$1" >&2 || return 1
+    mkdir -p "$BUILD"
+    local sources; mapfile -t sources < <(find "Sources/$1" -name '*.swift' ! -name main.swift | sort)
+    swiftc -O -wmo -parse-as-library -enable-testing -module-name "$1" "${SAN[@]}" "${INCLUDES[@]}" \
+        -emit-module -emit-module-path "$BUILD/$1.swiftmodule" -emit-object -o "$BUILD/$1.o" "${sources[@]}" \
+        2>&1 | grep -v 'warning:' >&2
+    [[ -f $BUILD/$1.o && $BUILD/$1.o -nt ${sources[0]} ]] || return 1
     BUILT[$1]=1
 }
+build_c() {
+    clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include Sources/CKernels/*.c -o "$BUILD/$1.o"
+}
 
-link_target() {  # swiftc: entry point + every instrumented object of the modules it needs.
+link_target() {  # swiftc: entry point + the instrumented objects of the modules it needs.
     local target=$1 module; module=$(module_of "$target")
     local objects=() name names
     case $module in
@@ -52,12 +66,9 @@ link_target() {  # swiftc: entry point + every instrumented object of the module
         Score) names=(Score Store) ;;
         pipeline) names=(pipeline Extract CKernels Store Score) ;;
     esac
-    rm -f "$OUT/$target/fuzz-$target"; shopt -s nullglob
-    for name in "${names[@]}"; do objects+=("$BUILD"/release/$name.build/*.o); done
-    shopt -u nullglob
-    swiftc -O -parse-as-library -sanitize=fuzzer,address -enable-testing \
-        -I "$BUILD/release/Modules" -I "$BUILD/release" \
-        -I Sources/CSQLite -I Sources/CLZ4 -I Sources/CBLAS -I Sources/CKernels/include \
+    rm -f "$OUT/$target/fuzz-$target"
+    for name in "${names[@]}"; do objects+=("$BUILD/$name.o"); done
+    swiftc -O -parse-as-library -enable-testing -sanitize=fuzzer,address "${INCLUDES[@]}" \
         Fuzz/FuzzSupport.swift "Fuzz/$target.swift" "${objects[@]}" \
         -lsqlite3 -llz4 -lopenblas -o "$OUT/$target/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" >&2
     [[ -x $OUT/$target/fuzz-$target ]]
@@ -124,7 +135,7 @@ for target in "${TARGETS[@]}"; do
     echo "== fuzzing $target for ${SECONDS_PER_TARGET}s ==" >&2
     log=$OUT/$target/fuzz.log
     MOEE_FUZZ_TOKENIZER=$SHARED/models/allenai--OLMoE-1B-7B-0924 MOEE_FUZZ_TASKS=$OUT/TaskJSONL/tasks \
-    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:symbolize=0 \
         "$OUT/$target/fuzz-$target" "$OUT/$target/corpus" "$OUT/$target/seeds" \
         -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \
         -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
