@@ -35,7 +35,7 @@ module_of() {
 }
 
 SAN=(-sanitize=fuzzer,address -sanitize-coverage=edge,indirect-calls,trace-cmp,inline-8bit-counters,pc-table)
-INCLUDES=(-I "$BUILD" -I Sources/CSQLite -I Sources/CLZ4 -I Sources/CBLAS -I Sources/CKernels/include)
+INCLUDES=(-I "$BUILD" -I "$BUILD/cmodules" -I Sources/CSQLite -I Sources/CLZ4 -I Sources/CBLAS -I Sources/CKernels/include)
 declare -A BUILT=()
 build_module() {  # one whole-module swiftc call per library, instrumented, with its dependencies first
     [[ -n ${BUILT[$1]:-} ]] && return 0
@@ -53,7 +53,10 @@ build_module() {  # one whole-module swiftc call per library, instrumented, with
     [[ -f $BUILD/$1.o && $BUILD/$1.o -nt ${sources[0]} ]] || return 1
     BUILT[$1]=1
 }
-build_c() {
+build_c() {  # SwiftPM generates CKernels' module map; so do we
+    mkdir -p "$BUILD/cmodules"
+    printf 'module CKernels {\n    header "%s/Sources/CKernels/include/CKernels.h"\n    export *\n}\n' "$ROOT" \
+        > "$BUILD/cmodules/module.modulemap"
     clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include Sources/CKernels/*.c -o "$BUILD/$1.o"
 }
 
