@@ -53,7 +53,9 @@ struct ClusteringParityTests {
             let expectedRuns = try #require(expectedSubsets[name]?["v_measures"]?.doubles)
             runDeltas += zip(results[s].vMeasures, expectedRuns).map { abs($0 - $1) }
             let expectedAmi = try #require(expectedSubsets[name]?["ami"]?.double)
-            #expect(abs(results[s].ami - expectedAmi) <= 1e-3, "ami of \(name)")
+            #expect(abs(results[s].ami - expectedAmi) <= 1e-9, "ami of \(name)")
+            let expectedStd = try #require(expectedSubsets[name]?["v_measure_std"]?.double)
+            #expect(abs(results[s].vMeasureStd - expectedStd) <= 1e-9, "v_measure_std of \(name)")
         }
         print(String(format: "clustering parity %@: v_measure %.6f mteb %.6f |delta| %.2e, max per-run %.2e (%.3f s)",
                      task, scores.mainScore, expectedMain, abs(scores.mainScore - expectedMain), runDeltas.max() ?? .nan, seconds))
