@@ -41,6 +41,8 @@ public enum ClusteringEvaluationError: Error, CustomStringConvertible, Equatable
     case rowCountMismatch(subset: Int, expected: Int, found: Int)
     case pickedIndexOutOfRange(subset: Int, index: Int, documents: Int)
     case nonFiniteValue(subset: Int, row: Int, document: Int)
+    case emptySubset(subset: Int)
+    case tooFewDocumentsPerRun(subset: Int, clusters: Int, documentsPerRun: Int)
 
     public var description: String {
         switch self {
@@ -52,6 +54,10 @@ public enum ClusteringEvaluationError: Error, CustomStringConvertible, Equatable
             "clustering subset \(subset): picked document \(index) but the subset has \(documents) labels"
         case let .nonFiniteValue(subset, row, document):
             "clustering subset \(subset): the embedding of document \(document) (row \(row)) contains NaN or Inf"
+        case let .emptySubset(subset):
+            "clustering subset \(subset): no documents to cluster"
+        case let .tooFewDocumentsPerRun(subset, clusters, documentsPerRun):
+            "clustering subset \(subset): \(clusters) labels need at least as many documents per k-means run, got \(documentsPerRun)"
         }
     }
 }
@@ -135,6 +141,13 @@ public enum ClusteringEvaluator {
             // Labels as codes; k-means gets as many clusters as distinct labels among the picked documents.
             let pickedLabels = picked.map { labels[s][$0] }
             let distinct = Array(Set(pickedLabels)).sorted()
+            guard !picked.isEmpty, subset.bootstrapDraws.contains(where: { !$0.isEmpty }) else {
+                throw ClusteringEvaluationError.emptySubset(subset: s)
+            }
+            if let short = subset.bootstrapDraws.first(where: { $0.count < distinct.count }) {
+                throw ClusteringEvaluationError.tooFewDocumentsPerRun(subset: s, clusters: distinct.count,
+                                                                     documentsPerRun: short.count)
+            }
             var code = [String: Int]()
             for (i, label) in distinct.enumerated() { code[label] = i }
             let codes = pickedLabels.map { code[$0] ?? 0 }

@@ -112,11 +112,7 @@ public struct MiniBatchKMeans: Sendable {
         let m = rows.count, d = points.dimension, k = clusters
         let trials = 2 + Int(Foundation.log(Double(k)))
         // Distinct rows among the m init rows, in float64, with their squared norms.
-        var slot = [Int: Int](), distinct = [Int]()
-        let rowSlot = rows.map { row -> Int in
-            if let s = slot[row] { return s }
-            slot[row] = distinct.count; distinct.append(row); return distinct.count - 1
-        }
+        let (distinct, rowSlot) = distinctRows(rows)
         var wide = [Double](repeating: 0, count: distinct.count * d)
         var norms = [Double](repeating: 0, count: distinct.count)
         points.values.withUnsafeBufferPointer { values in
@@ -182,11 +178,7 @@ public struct MiniBatchKMeans: Sendable {
     private func assign(points: EmbeddingMatrix, rows: [Int], centers: [Float], labels: inout [Int],
                         inertia computeInertia: Bool = true) -> Float {
         let d = points.dimension, k = clusters
-        var slot = [Int: Int](), distinct = [Int]()
-        let rowSlot = rows.map { row -> Int in
-            if let s = slot[row] { return s }
-            slot[row] = distinct.count; distinct.append(row); return distinct.count - 1
-        }
+        let (distinct, rowSlot) = distinctRows(rows)
         let u = distinct.count
         var gathered = [Float](repeating: 0, count: u * d)
         points.values.withUnsafeBufferPointer { values in
@@ -234,6 +226,18 @@ public struct MiniBatchKMeans: Sendable {
             total += part
         }
         return total
+    }
+
+    /// The distinct values of `rows` in order of first appearance, and each row's position among them.
+    private func distinctRows(_ rows: [Int]) -> (distinct: [Int], slotOfRow: [Int]) {
+        var slot = [Int: Int](), distinct = [Int]()
+        let slotOfRow = rows.map { row -> Int in
+            if let s = slot[row] { return s }
+            slot[row] = distinct.count
+            distinct.append(row)
+            return distinct.count - 1
+        }
+        return (distinct, slotOfRow)
     }
 
     /// `_euclidean_dense_dense(squared=True)` in float32, unrolled by four as sklearn writes it.

@@ -80,3 +80,20 @@ struct ClusteringInputTests {
         #expect(ClusteringMetrics.adjustedMutualInformation(truth: [1, 1], predicted: [0, 0]) == 1)
     }
 }
+
+extension ClusteringInputTests {
+    @Test func emptySubsetAndTinyRunsAreRefused() throws {
+        var parameters = Self.parameters()
+        let empty = ClusteringEvaluator.plan(subsetSizes: [0], parameters: parameters)
+        #expect(throws: ClusteringEvaluationError.emptySubset(subset: 0)) {
+            try ClusteringEvaluator.evaluate(plan: empty, labels: [[]],
+                                             embeddings: [EmbeddingMatrix(rows: 0, dimension: 4, values: [])], parameters: parameters)
+        }
+        parameters.maxDocumentsPerCluster = 3
+        let tiny = ClusteringEvaluator.plan(subsetSizes: [40], parameters: parameters)
+        #expect(throws: ClusteringEvaluationError.tooFewDocumentsPerRun(subset: 0, clusters: 4, documentsPerRun: 3)) {
+            try ClusteringEvaluator.evaluate(plan: tiny, labels: Self.labels,
+                                             embeddings: Self.embeddings(tiny) { _, _ in 1 }, parameters: parameters)
+        }
+    }
+}
