@@ -148,7 +148,7 @@ private func halfBinomial(y: Double, raw: Double) -> (loss: Double, gradient: Do
 
 /// NumPy's pairwise summation of a contiguous float32 array (`np.sum`): blocks of at most 128 summed with eight
 /// accumulators, halves (rounded to a multiple of 8) summed recursively; float32 throughout.
-func pairwiseSum(_ values: [Float]) -> Float {
+private func pairwiseSum(_ values: [Float]) -> Float {
     values.withUnsafeBufferPointer { pairwiseSum($0.baseAddress, $0.count) }
 }
 

@@ -67,10 +67,10 @@ public struct ClusteringSubsetResult: Sendable, Equatable {
     public let vMeasures: [Double]
     public let amis: [Double]
     public let clusters: Int
-    public var vMeasure: Double { mean(vMeasures) }
-    public var vMeasureStd: Double { populationStd(vMeasures) }
-    public var ami: Double { mean(amis) }
-    public var amiStd: Double { populationStd(amis) }
+    public var vMeasure: Double { RunStatistics.mean(vMeasures) }
+    public var vMeasureStd: Double { RunStatistics.populationStd(vMeasures) }
+    public var ami: Double { RunStatistics.mean(amis) }
+    public var amiStd: Double { RunStatistics.populationStd(amis) }
 }
 
 public enum ClusteringEvaluator {
@@ -110,10 +110,10 @@ public enum ClusteringEvaluator {
     /// mteb's task-level metrics from per-subset results: each metric averaged over subsets.
     public static func scores(_ subsets: [ClusteringSubsetResult]) -> Scores {
         Scores(mainScoreName: "v_measure", metrics: [
-            "v_measure": mean(subsets.map(\.vMeasure)),
-            "v_measure_std": mean(subsets.map(\.vMeasureStd)),
-            "ami": mean(subsets.map(\.ami)),
-            "ami_std": mean(subsets.map(\.amiStd)),
+            "v_measure": RunStatistics.mean(subsets.map(\.vMeasure)),
+            "v_measure_std": RunStatistics.mean(subsets.map(\.vMeasureStd)),
+            "ami": RunStatistics.mean(subsets.map(\.ami)),
+            "ami_std": RunStatistics.mean(subsets.map(\.amiStd)),
         ])
     }
 
@@ -167,13 +167,16 @@ public enum ClusteringEvaluator {
     }
 }
 
-func mean(_ values: [Double]) -> Double {
-    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-}
+/// Means and spreads over experiments / bootstrap runs, as mteb takes them with NumPy.
+enum RunStatistics {
+    static func mean(_ values: [Double]) -> Double {
+        values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+    }
 
-/// `np.std` (ddof = 0).
-func populationStd(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return .nan }
-    let m = mean(values)
-    return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count)).squareRoot()
+    /// `np.std` (ddof = 0).
+    static func populationStd(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let m = mean(values)
+        return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count)).squareRoot()
+    }
 }

@@ -155,7 +155,7 @@ public struct MiniBatchKMeans: Sendable {
             var cumulative = [Double](repeating: 0, count: m)
             var running: Float = 0
             for i in 0..<m { running += closest[i]; cumulative[i] = Double(running) }
-            let candidates = thresholds.map { min(searchSortedLeft(cumulative, $0), m - 1) }
+            let candidates = thresholds.map { min(NumPyRandomState.searchSortedLeft(cumulative, $0), m - 1) }
             var candidateDistances = distances(from: candidates)
             var best = 0, bestPotential: Float = 0
             for t in 0..<candidates.count {
