@@ -149,7 +149,7 @@ public struct MiniBatchKMeans: Sendable {
         setCenter(0, row: rows[first])
         var closest = distances(from: [first])[0]
         let ones = [Float](repeating: 1, count: m)
-        var potential = cblas_sdot(Int32(m), closest, 1, ones, 1)
+        var potential = cblas_sdot(Int32(m), closest, 1, ones, 1)   // (1, m) @ (m,): numpy's dot -> sdot
         for c in 1..<max(k, 1) {
             let thresholds = random.randomSample(count: trials).map { $0 * Double(potential) }
             var cumulative = [Double](repeating: 0, count: m)
@@ -157,12 +157,17 @@ public struct MiniBatchKMeans: Sendable {
             for i in 0..<m { running += closest[i]; cumulative[i] = Double(running) }
             let candidates = thresholds.map { min(NumPyRandomState.searchSortedLeft(cumulative, $0), m - 1) }
             var candidateDistances = distances(from: candidates)
-            var best = 0, bestPotential: Float = 0
             for t in 0..<candidates.count {
                 for i in 0..<m { candidateDistances[t][i] = min(closest[i], candidateDistances[t][i]) }
-                let pot = cblas_sdot(Int32(m), candidateDistances[t], 1, ones, 1)
-                if t == 0 || pot < bestPotential { best = t; bestPotential = pot }   // np.argmin: first minimum
             }
+            // `distance_to_candidates @ sample_weight.reshape(-1, 1)` is a matrix-vector product: numpy calls
+            // sgemv (not sdot), whose float32 summation order differs and can move a later searchsorted.
+            let stacked = Array(candidateDistances.joined())
+            var potentials = [Float](repeating: 0, count: candidates.count)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(candidates.count), Int32(m), 1, stacked, Int32(m),
+                        ones, 1, 0, &potentials, 1)
+            var best = 0, bestPotential = potentials[0]
+            for t in 1..<candidates.count where potentials[t] < bestPotential { best = t; bestPotential = potentials[t] }
             potential = bestPotential
             closest = candidateDistances[best]
             setCenter(c, row: rows[candidates[best]])
