@@ -18,8 +18,8 @@ struct LogisticRegression {
     struct Model {
         let classes: Int
         let dimension: Int
-        /// Per output row (1 for binary, else one per class): d weights then the intercept, in float32.
-        let weights: [Float]    // rows x dimension
+        /// W' in float32: dimension x outputs row-major (outputs = 1 for binary, else one per class).
+        let weights: [Float]
         let intercepts: [Float] // rows
         let fit: LBFGS.Result
     }
@@ -42,13 +42,18 @@ struct LogisticRegression {
         func weightIndex(_ k: Int, _ j: Int) -> Int { j * outputs + k }
 
         let evaluate: ([Double], inout [Double]) -> Double = { w, gradient in
-            for k in 0..<outputs {
-                for j in 0..<d { w32[k * d + j] = Float(w[weightIndex(k, j)]) }
-                b32[k] = Float(w[weightIndex(k, d)])
-            }
+            // W' as float32, d x outputs row-major: sklearn's float32 copy keeps the Fortran order of its
+            // (outputs, d) weights, so numpy multiplies by a C-contiguous W' (sgemm without transposes), and
+            // by a vector (sgemv) for binary problems.
+            for j in 0..<d { for k in 0..<outputs { w32[j * outputs + k] = Float(w[weightIndex(k, j)]) } }
+            for k in 0..<outputs { b32[k] = Float(w[weightIndex(k, d)]) }
             // raw = X W' + b (float32 product, then the intercept added).
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(d), 1,
-                        x, Int32(d), w32, Int32(d), 0, &raw, Int32(outputs))
+            if outputs == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w32, 1, 0, &raw, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
+                            x, Int32(d), w32, Int32(outputs), 0, &raw, Int32(outputs))
+            }
             for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
             if outputs == 1 {
                 for i in 0..<n {
@@ -77,9 +82,14 @@ struct LogisticRegression {
             }
             let meanLoss = pairwiseSum(pointwiseLoss) / Float(n)
             for i in 0..<pointwiseGradient.count { pointwiseGradient[i] /= Float(n) }
-            // X' G: (outputs x d) = G' (outputs x n) X (n x d), float32.
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
-                        pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
+            // G' X: (outputs x d) = G' (outputs x n) X (n x d), float32; binary: X' g by sgemv.
+            if outputs == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), 1, x, Int32(d), pointwiseGradient, 1,
+                            0, &gradientX, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
+                            pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
+            }
             var squaredNorm = 0.0
             for k in 0..<outputs {
                 for j in 0..<d {
@@ -99,10 +109,8 @@ struct LogisticRegression {
         }
         let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1)), evaluate: evaluate)
         var weights = [Float](repeating: 0, count: outputs * d), intercepts = [Float](repeating: 0, count: outputs)
-        for k in 0..<outputs {
-            for j in 0..<d { weights[k * d + j] = Float(result.x[weightIndex(k, j)]) }
-            intercepts[k] = Float(result.x[weightIndex(k, d)])
-        }
+        for j in 0..<d { for k in 0..<outputs { weights[j * outputs + k] = Float(result.x[weightIndex(k, j)]) } }
+        for k in 0..<outputs { intercepts[k] = Float(result.x[weightIndex(k, d)]) }
         return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
     }
 }
@@ -113,8 +121,13 @@ extension LogisticRegression.Model {
     func predict(x: [Float], rows n: Int) -> [Int] {
         let outputs = classes == 2 ? 1 : classes
         var scores = [Float](repeating: 0, count: n * outputs)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(dimension), 1,
-                    x, Int32(dimension), weights, Int32(dimension), 0, &scores, Int32(outputs))
+        if outputs == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1, x, Int32(dimension), weights, 1,
+                        0, &scores, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(dimension), 1,
+                        x, Int32(dimension), weights, Int32(outputs), 0, &scores, Int32(outputs))
+        }
         return (0..<n).map { i in
             let row = i * outputs
             if outputs == 1 { return scores[row] + intercepts[0] > 0 ? 1 : 0 }
