@@ -4,9 +4,10 @@
 // - two classes: one coefficient vector, half binomial loss (y = 1 for the second sorted class);
 // - more: one vector per class (over-parametrised softmax), half multinomial loss;
 // - objective: mean pointwise loss + ||W||² / (2 C n), intercepts not penalised, minimised by L-BFGS from 0.
-// The arithmetic follows sklearn's float32 path: the parameters are rounded to float32 for the logits
-// (sgemm), per-sample losses and gradients are float32, the loss sum is NumPy's pairwise float32 sum, the
-// gradient is float32 X' G plus the float64 penalty term. The fitted coefficients are rounded to float32 and
+// The arithmetic follows sklearn's float32 path: scipy hands the objective its parameters in x0's dtype
+// (float32), so the logits (sgemm), per-sample losses and gradients, NumPy's pairwise float32 loss sum, the
+// penalty float32(0.5 l2) * sdot(W, W) and the gradient G'X + float32(l2) W are all float32; L-BFGS-B itself
+// runs in float64. The fitted coefficients are rounded to float32 and
 // the decision function is float32 X W' + b; ties in argmax go to the first class.
 import CBLAS
 import Foundation
@@ -90,14 +91,16 @@ struct LogisticRegression {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
                             pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
             }
-            var squaredNorm = 0.0
+            // scipy hands sklearn the parameters in x0's dtype (float32), so the penalty and the gradient are
+            // float32 too: penalty = float32(0.5 l2) * sdot(W, W), gradient = G'X + float32(l2) * W.
+            let l2Single = Float(l2)
             for k in 0..<outputs {
                 for j in 0..<d {
-                    let weight = w[weightIndex(k, j)]
-                    squaredNorm += weight * weight
-                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j]) + l2 * weight
+                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j] + l2Single * w32[j * outputs + k])
                 }
             }
+            let squaredNorm = cblas_sdot(Int32(outputs * d), w32, 1, w32, 1)
+            let penalty = Float(0.5 * l2) * squaredNorm
             if outputs == 1 {
                 gradient[weightIndex(0, d)] = Double(pairwiseSum(pointwiseGradient))
             } else {
@@ -105,7 +108,7 @@ struct LogisticRegression {
                 for i in 0..<n { for k in 0..<outputs { sums[k] += pointwiseGradient[i * outputs + k] } }
                 for k in 0..<outputs { gradient[weightIndex(k, d)] = Double(sums[k]) }
             }
-            return Double(meanLoss) + 0.5 * l2 * squaredNorm
+            return Double(meanLoss + penalty)
         }
         let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1)), evaluate: evaluate)
         var weights = [Float](repeating: 0, count: outputs * d), intercepts = [Float](repeating: 0, count: outputs)
