@@ -49,12 +49,7 @@ struct LogisticRegression {
             for j in 0..<d { for k in 0..<outputs { w32[j * outputs + k] = Float(w[weightIndex(k, j)]) } }
             for k in 0..<outputs { b32[k] = Float(w[weightIndex(k, d)]) }
             // raw = X W' + b (float32 product, then the intercept added).
-            if outputs == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w32, 1, 0, &raw, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
-                            x, Int32(d), w32, Int32(outputs), 0, &raw, Int32(outputs))
-            }
+            linearProduct(x, rows: n, dimension: d, weightsTransposed: w32, outputs: outputs, into: &raw)
             for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
             if outputs == 1 {
                 for i in 0..<n {
@@ -124,13 +119,7 @@ extension LogisticRegression.Model {
     func predict(x: [Float], rows n: Int) -> [Int] {
         let outputs = classes == 2 ? 1 : classes
         var scores = [Float](repeating: 0, count: n * outputs)
-        if outputs == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1, x, Int32(dimension), weights, 1,
-                        0, &scores, 1)
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(dimension), 1,
-                        x, Int32(dimension), weights, Int32(outputs), 0, &scores, Int32(outputs))
-        }
+        linearProduct(x, rows: n, dimension: dimension, weightsTransposed: weights, outputs: outputs, into: &scores)
         return (0..<n).map { i in
             let row = i * outputs
             if outputs == 1 { return scores[row] + intercepts[0] > 0 ? 1 : 0 }
@@ -141,6 +130,18 @@ extension LogisticRegression.Model {
             }
             return best
         }
+    }
+}
+
+/// X W' in float32 as numpy computes `X @ coef.T` for sklearn's Fortran-ordered coefficients: sgemm with a
+/// C-contiguous W' (d x outputs), or sgemv when there is one output.
+private func linearProduct(_ x: [Float], rows n: Int, dimension d: Int, weightsTransposed w: [Float], outputs: Int,
+                           into result: inout [Float]) {
+    if outputs == 1 {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w, 1, 0, &result, 1)
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
+                    x, Int32(d), w, Int32(outputs), 0, &result, Int32(outputs))
     }
 }
 

@@ -76,7 +76,7 @@ public struct ClusteringSubsetResult: Sendable, Equatable {
 public enum ClusteringEvaluator {
     /// Replays mteb's document sampling and bootstrap draws for subsets of the given sizes, in evaluation order.
     public static func plan(subsetSizes: [Int], parameters: ClusteringParameters) -> ClusteringPlan {
-        var random = PythonRandom(seed: UInt64(max(parameters.seed, 0)))
+        var random = PythonRandom(seed: UInt64(parameters.seed.magnitude))   // CPython seeds with |seed|
         var subsets: [ClusteringPlan.Subset] = []
         for n in subsetSizes {
             let picked: [Int]
