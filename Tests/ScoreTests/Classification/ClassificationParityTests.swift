@@ -23,6 +23,7 @@ struct ClassificationParityTests {
         let reference = try #require(try Self.reference(task))
         let train = try Self.split(task, "train")
         let samples = try #require(reference["samples_per_label"]?.int)
+        #expect(ClassificationEvaluator.mtebSamplesPerLabel(task: String(task.prefix { $0 != "-" })) == samples)
         let plan = ClassificationEvaluator.plan(trainLabels: train.map(\.label), samplesPerLabel: samples)
         let expected = try #require(reference["experiments"].flatMap { value -> [[Int]]? in
             guard case .list(let lists) = value else { return nil }

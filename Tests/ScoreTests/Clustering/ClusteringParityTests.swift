@@ -9,15 +9,6 @@ import TestSupport
 struct ClusteringParityTests {
     static let tasks = ["SIB200ClusteringS2S", "ClusTREC-Covid"]
 
-    static func parameters(_ task: String) -> ClusteringParameters {
-        var parameters = ClusteringParameters()
-        if task == "SIB200ClusteringS2S" {
-            parameters.maxDocumentsToEmbed = 1004
-            parameters.maxFractionOfDocumentsToEmbed = nil
-        }
-        return parameters
-    }
-
     /// V-measure per bootstrap run and its mean (main score).
     /// Tolerance 1e-4: MiniBatchKMeans is replayed call for call (RandomState order, float32 updates), but BLAS
     /// sums may round differently from numpy's OpenBLAS build and flip a near-tie assignment.
@@ -28,7 +19,7 @@ struct ClusteringParityTests {
         let scale = try #require(reference["scale"]?.double)
         let records = subsets.flatMap { zip($0.sentences, $0.labels).map { (text: $0, label: $1) } }
         let embeddings = SyntheticEmbeddings(records: records, scale: scale, dimension: 32)
-        let parameters = Self.parameters(task)
+        let parameters = ClusteringParameters.mteb(task: task)
         let plan = ClusteringEvaluator.plan(subsetSizes: subsets.map(\.sentences.count), parameters: parameters)
 
         // The documents mteb sampled (first 20 of each subset, from the same random.Random(42) stream).
