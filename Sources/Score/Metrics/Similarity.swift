@@ -16,7 +16,15 @@ public enum Similarity {
                 let pointer = base + row * d
                 let norm = dotProduct(pointer, pointer, d).squareRoot()
                 // Divide (as sklearn's normalize and torch's F.normalize do), not multiply by 1 / norm.
-                if norm > 0 { for i in 0..<d { pointer[i] /= norm } }
+                guard norm > 0 else { continue }
+                var i = 0
+                let divisor = SIMD16<Float>(repeating: norm)
+                while i + 16 <= d {
+                    let raw = UnsafeMutableRawPointer(pointer + i)
+                    raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) / divisor, as: SIMD16<Float>.self)
+                    i += 16
+                }
+                while i < d { pointer[i] /= norm; i += 1 }
             }
         }
         return EmbeddingMatrix(rows: matrix.rows, dimension: d, values: values)
