@@ -89,7 +89,8 @@ struct ParityTests {
             #expect(delta <= tolerance(ours.scores.mainScoreName, mainTolerance),
                     "\(name) main score \(ours.scores.mainScore) vs mteb \(theirs.main_score)")
             for (key, optional) in theirs.metrics where !key.hasPrefix("nauc") && key != "main_score" {
-                let value = optional ?? .nan
+                // mteb reports `ap`/`ap_weighted` as null for multiclass tasks; we leave them out.
+                guard let value = optional else { continue }
                 guard let mine = ours.scores.metrics[key] else {
                     Issue.record("\(name): metric \(key) missing"); continue
                 }
