@@ -2,7 +2,7 @@ import Foundation
 
 /// Progress of a long job on stderr: texts done/total, tokens/s and ETA; a redrawn bar on a terminal, a plain
 /// line every few seconds otherwise (logs of batch jobs stay readable).
-final class Progress: @unchecked Sendable {
+final class ProgressReporter: @unchecked Sendable {
     struct Snapshot: Sendable, Equatable {
         var done: Int
         var total: Int
@@ -71,9 +71,9 @@ final class Progress: @unchecked Sendable {
 
     private func draw() {
         if isTerminal {
-            write("\r\u{1B}[K" + Progress.bar(label: label, snapshot))
+            write("\r\u{1B}[K" + ProgressReporter.bar(label: label, snapshot))
         } else {
-            write(Progress.line(label: label, snapshot) + "\n")
+            write(ProgressReporter.line(label: label, snapshot) + "\n")
         }
     }
 
