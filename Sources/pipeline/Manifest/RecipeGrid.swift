@@ -33,8 +33,8 @@ enum Pooling: String, Sendable, CaseIterable {
     case last, mean
 }
 
-/// Which MoE layers' router weights RW uses: all of them (in layer order) or a list of MoE-layer indices
-/// (negative counts from the end).
+/// Which MoE layers' router weights RW uses: all of them (in layer order) or a list of decoder-layer indices,
+/// concatenated in the order given.
 enum LayerSelection: Sendable, Hashable, CustomStringConvertible {
     case all
     case indices([Int])
