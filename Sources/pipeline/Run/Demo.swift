@@ -33,11 +33,14 @@ enum Demo {
             && files.fileExists(atPath: folder.appendingPathComponent("demo/model/config.json").path)
     }
 
-    /// The demo manifest with its store and output moved to `out/demo` in the repository (or a temporary folder
-    /// when that is not writable). The store starts empty on every run, so the demo always extracts.
-    static func manifest(repository: URL, freshStore: Bool = true) throws -> Manifest {
+    /// The demo manifest with its store and output moved to `out/demo` in the repository (or `$MOEE_DEMO_OUT`, or
+    /// a temporary folder when neither is writable). The store starts empty on every run, so the demo always
+    /// extracts.
+    static func manifest(repository: URL, freshStore: Bool = true,
+                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Manifest {
         var manifest = try Manifest.load(repository.appendingPathComponent("manifests/demo.json"))
-        var output = repository.appendingPathComponent("out/demo")
+        var output = environment["MOEE_DEMO_OUT"].map { URL(fileURLWithPath: $0) }
+            ?? repository.appendingPathComponent("out/demo")
         if (try? Preflight.checkWritable(output)) == nil {
             output = FileManager.default.temporaryDirectory.appendingPathComponent("moee-demo")
             try Preflight.checkWritable(output)
