@@ -134,6 +134,20 @@ final class FakeCache: CacheBackend {
         #expect(all.filter(\.truncated).allSatisfy { $0.text == long })
     }
 
+    @Test func anOutputFolderThatCannotBeWrittenFailsBeforeAnyWork() throws {
+        var unwritable = manifest
+        unwritable.output = URL(fileURLWithPath: "/dev/null/results")  // under a file: fails even for root
+        final class NoBackends: BackendFactory {
+            func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey { Issue.record("reached the model"); throw UsageError("") }
+            func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend { Issue.record("reached the model"); throw UsageError("") }
+            func cache(at path: URL, writable: Bool) throws -> CacheBackend { Issue.record("reached the cache"); throw UsageError("") }
+            func scoring(cache: CacheBackend) throws -> ScoringBackend { Issue.record("reached scoring"); throw UsageError("") }
+        }
+        #expect(throws: Preflight.NotWritable.self) { try Pipeline.score(unwritable, backends: NoBackends(), log: { _ in }) }
+        unwritable.store = URL(fileURLWithPath: "/dev/null/cache.sqlite")
+        #expect(throws: Preflight.NotWritable.self) { try Pipeline.extract(unwritable, shard: .whole, backends: NoBackends(), log: { _ in }) }
+    }
+
     @Test func scoreRefusesToScoreWhenRecordsAreMissingAndSaysWhich() throws {
         struct Task: LoadedTask { let entry: Manifest.TaskEntry; let requiredTexts: [String] }
         final class NoScoring: ScoringBackend {
