@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "ExtractTests", dependencies: ["Extract", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "ScoreTests", dependencies: ["Score", "TestSupport"]),
+        .testTarget(name: "ScoreTests", dependencies: ["Score", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["pipeline", "Extract", "Store", "Score", "TestSupport"]),
     ]
 )

@@ -49,7 +49,7 @@ import Testing
         for alpha in ["0", "0.5", "1"] {
             #expect(lines.contains { $0.hasPrefix("| m | none | MoEE-sum alpha=\(alpha) |") })
         }
-        #expect(markdown.contains("best of 3 grid points is **alpha=1**"))
+        #expect(markdown.contains("best of 3 grid points is **MoEE-sum alpha=1**"))
         #expect(markdown.contains("chosen on the test split"))
         #expect(lines.contains("| Model | Prompt | Recipe | EmotionClassification | STS12 | STS13 | SummEval |"))
     }

@@ -1,9 +1,8 @@
-// STUB (interface fixed for the parallel work; the score-ml branch fills in the bodies).
-//
-// mteb 2.x "fast" clustering (`AbsTaskClustering._evaluate_subset`): per subset, sample documents with the task's
-// `random.Random(42)` stream (continuing across subsets), then 10 bootstrap draws of 16384 indices (with
-// replacement), each clustered by sklearn's MiniBatchKMeans(batch 512, k-means++, random_state 42) and scored
-// by V-measure. Task score: mean over subsets.
+// mteb 2.x "fast" clustering (`AbsTaskClustering._evaluate_subset`, `_evaluate_clustering_bootstrapped`): per
+// subset, sample documents with the task's `random.Random(42)` stream (continuing across subsets), then 10
+// bootstrap draws of 16384 indices (with replacement), each clustered by sklearn's MiniBatchKMeans(batch 512,
+// k-means++, random_state 42) and scored by V-measure and AMI. Task score: mean over subsets.
+import Foundation
 
 /// The documents mteb embeds and the bootstrap draws it makes, computed before anything is embedded.
 public struct ClusteringPlan: Sendable, Equatable {
@@ -36,10 +35,59 @@ public struct ClusteringParameters: Sendable, Equatable {
     public init() {}
 }
 
+/// Why a clustering evaluation refused its input.
+public enum ClusteringEvaluationError: Error, CustomStringConvertible, Equatable {
+    case subsetCountMismatch(plan: Int, labels: Int, embeddings: Int)
+    case rowCountMismatch(subset: Int, expected: Int, found: Int)
+    case pickedIndexOutOfRange(subset: Int, index: Int, documents: Int)
+    case nonFiniteValue(subset: Int, row: Int, document: Int)
+
+    public var description: String {
+        switch self {
+        case let .subsetCountMismatch(plan, labels, embeddings):
+            "clustering: the plan has \(plan) subsets but \(labels) label lists and \(embeddings) embedding matrices were given"
+        case let .rowCountMismatch(subset, expected, found):
+            "clustering subset \(subset): \(found) embedding rows for \(expected) picked documents"
+        case let .pickedIndexOutOfRange(subset, index, documents):
+            "clustering subset \(subset): picked document \(index) but the subset has \(documents) labels"
+        case let .nonFiniteValue(subset, row, document):
+            "clustering subset \(subset): the embedding of document \(document) (row \(row)) contains NaN or Inf"
+        }
+    }
+}
+
+/// One subset's bootstrap results (mteb's `v_measures` / `ami_scores`).
+public struct ClusteringSubsetResult: Sendable, Equatable {
+    public let vMeasures: [Double]
+    public let amis: [Double]
+    public let clusters: Int
+    public var vMeasure: Double { mean(vMeasures) }
+    public var vMeasureStd: Double { populationStd(vMeasures) }
+    public var ami: Double { mean(amis) }
+    public var amiStd: Double { populationStd(amis) }
+}
+
 public enum ClusteringEvaluator {
     /// Replays mteb's document sampling and bootstrap draws for subsets of the given sizes, in evaluation order.
     public static func plan(subsetSizes: [Int], parameters: ClusteringParameters) -> ClusteringPlan {
-        ClusteringPlan(subsets: [])
+        var random = PythonRandom(seed: UInt64(max(parameters.seed, 0)))
+        var subsets: [ClusteringPlan.Subset] = []
+        for n in subsetSizes {
+            let picked: [Int]
+            if parameters.maxDocumentsToEmbed == nil && parameters.maxFractionOfDocumentsToEmbed == nil {
+                picked = Array(0..<n)   // mteb embeds the whole subset, in order, without drawing
+            } else {
+                let limit = parameters.maxFractionOfDocumentsToEmbed.map { Int($0 * Double(n)) }
+                    ?? parameters.maxDocumentsToEmbed ?? n
+                picked = random.sample(rangeCount: n, k: min(n, max(limit, 0)))
+            }
+            // The bootstrap of this subset runs before the next subset is sampled.
+            let draws = (0..<parameters.bootstrapRuns).map { _ in
+                picked.isEmpty ? [] : random.choices(rangeCount: picked.count, k: parameters.maxDocumentsPerCluster)
+            }
+            subsets.append(.init(pickedIndices: picked, bootstrapDraws: draws))
+        }
+        return ClusteringPlan(subsets: subsets)
     }
 
     /// Clusters and scores every subset.
@@ -49,6 +97,70 @@ public enum ClusteringEvaluator {
     /// - Returns: `v_measure` (main; mean over subsets of the mean over bootstrap runs), `v_measure_std`, `ami`, ...
     public static func evaluate(plan: ClusteringPlan, labels: [[String]], embeddings: [EmbeddingMatrix],
                                 parameters: ClusteringParameters) throws -> Scores {
-        Scores(mainScoreName: "v_measure", metrics: [:])
+        let subsets = try evaluateSubsets(plan: plan, labels: labels, embeddings: embeddings, parameters: parameters)
+        return scores(subsets)
     }
+
+    /// mteb's task-level metrics from per-subset results: each metric averaged over subsets.
+    public static func scores(_ subsets: [ClusteringSubsetResult]) -> Scores {
+        Scores(mainScoreName: "v_measure", metrics: [
+            "v_measure": mean(subsets.map(\.vMeasure)),
+            "v_measure_std": mean(subsets.map(\.vMeasureStd)),
+            "ami": mean(subsets.map(\.ami)),
+            "ami_std": mean(subsets.map(\.amiStd)),
+        ])
+    }
+
+    /// Per-subset bootstrap results.
+    public static func evaluateSubsets(plan: ClusteringPlan, labels: [[String]], embeddings: [EmbeddingMatrix],
+                                       parameters: ClusteringParameters) throws -> [ClusteringSubsetResult] {
+        guard plan.subsets.count == labels.count, labels.count == embeddings.count else {
+            throw ClusteringEvaluationError.subsetCountMismatch(plan: plan.subsets.count, labels: labels.count,
+                                                                embeddings: embeddings.count)
+        }
+        var results: [ClusteringSubsetResult] = []
+        for (s, subset) in plan.subsets.enumerated() {
+            let matrix = embeddings[s], picked = subset.pickedIndices
+            guard matrix.rows == picked.count else {
+                throw ClusteringEvaluationError.rowCountMismatch(subset: s, expected: picked.count, found: matrix.rows)
+            }
+            for (row, index) in picked.enumerated() {
+                guard labels[s].indices.contains(index) else {
+                    throw ClusteringEvaluationError.pickedIndexOutOfRange(subset: s, index: index, documents: labels[s].count)
+                }
+                if matrix.row(row).contains(where: { !$0.isFinite }) {
+                    throw ClusteringEvaluationError.nonFiniteValue(subset: s, row: row, document: index)
+                }
+            }
+            // Labels as codes; k-means gets as many clusters as distinct labels among the picked documents.
+            let pickedLabels = picked.map { labels[s][$0] }
+            let distinct = Array(Set(pickedLabels)).sorted()
+            var code = [String: Int]()
+            for (i, label) in distinct.enumerated() { code[label] = i }
+            let codes = pickedLabels.map { code[$0] ?? 0 }
+            var kMeans = MiniBatchKMeans(clusters: distinct.count)
+            kMeans.batchSize = parameters.kMeansBatchSize
+            kMeans.seed = UInt32(truncatingIfNeeded: parameters.seed)
+            var vMeasures: [Double] = [], amis: [Double] = []
+            for draw in subset.bootstrapDraws where !draw.isEmpty {
+                let fit = kMeans.fitPredict(points: matrix, rows: draw)
+                let truth = draw.map { codes[$0] }
+                vMeasures.append(ClusteringMetrics.vMeasure(truth: truth, predicted: fit.labels))
+                amis.append(ClusteringMetrics.adjustedMutualInformation(truth: truth, predicted: fit.labels))
+            }
+            results.append(ClusteringSubsetResult(vMeasures: vMeasures, amis: amis, clusters: distinct.count))
+        }
+        return results
+    }
+}
+
+func mean(_ values: [Double]) -> Double {
+    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+}
+
+/// `np.std` (ddof = 0).
+func populationStd(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let m = mean(values)
+    return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count)).squareRoot()
 }

@@ -2,7 +2,17 @@
 let allCommands: [any Command.Type] = [
     VersionCommand.self,
     ExtractCommand.self,
-    ScoreManifestCommand.self,
+    ScoreCommand.self,
     RunCommand.self,
     DemoCommand.self,
+    BenchScoreCommand.self,
+    StoreStatsCommand.self,
+    StoreVerifyCommand.self,
+    StoreMergeCommand.self,
+    StoreWriteLoopCommand.self,
+    BenchStoreCommand.self,
+    TokenizeCommand.self,
+    BenchTokenizeCommand.self,
+    ForwardCommand.self,
+    InspectModelCommand.self,
 ]

@@ -45,7 +45,7 @@ enum SummaryWriter {
         for (model, prompt) in table.modelPrompts {
             for best in table.bestPerKind(model: model, prompt: prompt) where best.gridSize > 1 {
                 lines.append("- \(model) / \(prompt) / \(best.kind.displayName): best of \(best.gridSize) grid points is "
-                             + "**\(best.row.recipe.parameterLabel)** (Avg. \(percent(best.row.average)), chosen on the "
+                             + "**\(best.row.recipe.label)** (Avg. \(percent(best.row.average)), chosen on the "
                              + "\(table.splitDescription) split)")
             }
         }

@@ -1,1 +1,0 @@
-// The Extract module. See DEVELOPERS.md for what it holds.

@@ -1,0 +1,88 @@
+import Foundation
+
+/// One supported `model_type`: how its `config.json` becomes a `ModelSpec`, and its Hugging Face tensor names.
+protocol Architecture {
+    /// The `model_type` value of `config.json`.
+    static var modelType: String { get }
+    /// The Hugging Face class this file mirrors (for the summary and the reader).
+    static var reference: String { get }
+    /// Decodes the architecture's config class from `config.json` bytes and reduces it to a spec.
+    static func spec(config: Data, file: String) throws -> ModelSpec
+    /// The Hugging Face tensor name that holds `role` in decoder layer `layer`.
+    static func tensorName(_ role: TensorRole, layer: Int) -> String
+}
+
+/// The three projections of a SiLU-gated MLP: down(silu(gate(x)) * up(x)).
+public enum Projection: String, Sendable, CaseIterable { case gate, up, down }
+
+/// Every weight the shared forward pass reads; architectures map these to their tensor names.
+public enum TensorRole: Hashable, Sendable {
+    case embedding, finalNorm
+    case inputNorm, postAttentionNorm
+    case q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm
+    case router
+    case expert(Int, Projection)
+    case shared(Projection)
+    case sharedExpertGate
+    case dense(Projection)
+}
+
+extension Architecture {
+    /// The llama-style names most architectures share; a file overrides only what differs.
+    static func standardName(_ role: TensorRole, layer: Int) -> String {
+        let prefix = "model.layers.\(layer)."
+        switch role {
+        case .embedding: return "model.embed_tokens.weight"
+        case .finalNorm: return "model.norm.weight"
+        case .inputNorm: return prefix + "input_layernorm.weight"
+        case .postAttentionNorm: return prefix + "post_attention_layernorm.weight"
+        case .q: return prefix + "self_attn.q_proj.weight"
+        case .k: return prefix + "self_attn.k_proj.weight"
+        case .v: return prefix + "self_attn.v_proj.weight"
+        case .o: return prefix + "self_attn.o_proj.weight"
+        case .qBias: return prefix + "self_attn.q_proj.bias"
+        case .kBias: return prefix + "self_attn.k_proj.bias"
+        case .vBias: return prefix + "self_attn.v_proj.bias"
+        case .oBias: return prefix + "self_attn.o_proj.bias"
+        case .qNorm: return prefix + "self_attn.q_norm.weight"
+        case .kNorm: return prefix + "self_attn.k_norm.weight"
+        case .router: return prefix + "mlp.gate.weight"
+        case let .expert(e, projection): return prefix + "mlp.experts.\(e).\(projection.rawValue)_proj.weight"
+        case let .shared(projection): return prefix + "mlp.shared_expert.\(projection.rawValue)_proj.weight"
+        case .sharedExpertGate: return prefix + "mlp.shared_expert_gate.weight"
+        case let .dense(projection): return prefix + "mlp.\(projection.rawValue)_proj.weight"
+        }
+    }
+
+    static func tensorName(_ role: TensorRole, layer: Int) -> String { standardName(role, layer: layer) }
+}
+
+/// The one `model_type` table: which architecture file handles a checkpoint.
+enum Architectures {
+    static var all: [any Architecture.Type] { [
+        OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
+        MixtralArchitecture.self, Qwen3MoeArchitecture.self] }
+
+    static var supportedTypes: [String] { all.map { $0.modelType } }
+
+    private struct ModelTypeProbe: Decodable {
+        let modelType: String?
+        enum CodingKeys: String, CodingKey { case modelType = "model_type" }
+    }
+
+    /// The architecture named by `config.json`'s `model_type`, or an error naming the type and the supported ones.
+    static func architecture(config: Data, file: String) throws -> any Architecture.Type {
+        let probe = try decodeConfig(ModelTypeProbe.self, from: config, file: file)
+        guard let type = probe.modelType, let architecture = all.first(where: { $0.modelType == type }) else {
+            throw ConfigError.unsupportedModelType(file: file, found: probe.modelType, supported: supportedTypes)
+        }
+        return architecture
+    }
+
+    /// Decodes and validates a config with its architecture.
+    static func spec(config: Data, file: String) throws -> (spec: ModelSpec, architecture: any Architecture.Type) {
+        let architecture = try architecture(config: config, file: file)
+        let spec = try architecture.spec(config: config, file: file).validated(file: file)
+        return (spec, architecture)
+    }
+}

@@ -1,0 +1,70 @@
+import CBLAS
+import Foundation
+
+extension ForwardPass {
+    /// Causal self-attention with MHA or GQA over each packed sequence; `input` is `state.xb`.
+    ///
+    /// q, k, v projections (+ biases) -> q/k norm (whole projection or per head) -> clip_qkv -> RoPE at each token's
+    /// position in its sequence -> per sequence and head: softmax(q kᵀ / sqrt(d)) v over keys at or before the query
+    /// -> o_proj (+ bias). Sequences never see each other's tokens, so no padding mask is needed.
+    func attention(_ w: AttentionWeights, batch: PackedBatch, state: RunState, into out: UnsafeMutablePointer<Float>) {
+        let n = batch.tokenCount, h = spec.hiddenSize, d = spec.headDim
+        let heads = spec.headCount, kvHeads = spec.kvHeadCount, qw = spec.qWidth, kvw = spec.kvWidth
+        let xb = state.xb.pointer, q = state.q.pointer, k = state.k.pointer, v = state.v.pointer
+        let scratch = state.weightTile
+
+        linear(xb, ldx: h, rows: n, weight: w.q, into: q, ldy: qw, scratch: scratch)
+        linear(xb, ldx: h, rows: n, weight: w.k, into: k, ldy: kvw, scratch: scratch)
+        linear(xb, ldx: h, rows: n, weight: w.v, into: v, ldy: kvw, scratch: scratch)
+        if let bias = w.qBias { addBias(q, rows: n, stride: qw, bias: bias) }
+        if let bias = w.kBias { addBias(k, rows: n, stride: kvw, bias: bias) }
+        if let bias = w.vBias { addBias(v, rows: n, stride: kvw, bias: bias) }
+
+        switch spec.attention.qkNorm {
+        case .none: break
+        case .wholeProjection:
+            if let qNorm = w.qNorm { rmsNorm(q, rows: n, width: qw, stride: qw, weight: qNorm, eps: spec.rmsNormEps, into: q, outStride: qw) }
+            if let kNorm = w.kNorm { rmsNorm(k, rows: n, width: kvw, stride: kvw, weight: kNorm, eps: spec.rmsNormEps, into: k, outStride: kvw) }
+        case .perHead:
+            if let qNorm = w.qNorm { rmsNorm(q, rows: n * heads, width: d, stride: d, weight: qNorm, eps: spec.rmsNormEps, into: q, outStride: d) }
+            if let kNorm = w.kNorm { rmsNorm(k, rows: n * kvHeads, width: d, stride: d, weight: kNorm, eps: spec.rmsNormEps, into: k, outStride: d) }
+        }
+        if let limit = spec.attention.clipQKV {
+            clamp(q, count: n * qw, limit: limit)
+            clamp(k, count: n * kvw, limit: limit)
+            clamp(v, count: n * kvw, limit: limit)
+        }
+        for s in 0..<batch.sequenceCount {
+            for i in 0..<batch.length(s) {
+                let row = batch.offsets[s] + i
+                state.rope.apply(q + row * qw, heads: heads, position: i)
+                state.rope.apply(k + row * kvw, heads: kvHeads, position: i)
+            }
+        }
+
+        let attention = state.attention.pointer, scores = state.scores.pointer
+        let scale = 1 / Float(d).squareRoot()
+        let group = heads / kvHeads
+        for s in 0..<batch.sequenceCount {
+            let start = batch.offsets[s], length = batch.length(s)
+            for head in 0..<heads {
+                let qh = q + start * qw + head * d
+                let kh = k + start * kvw + (head / group) * d
+                let vh = v + start * kvw + (head / group) * d
+                // scores (length, length) = scale · q_h k_hᵀ
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(d),
+                            scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(length))
+                for i in 0..<length {
+                    let row = scores + i * length
+                    softmax(row, count: i + 1)  // causal: keys 0...i
+                    for j in (i + 1)..<length { row[j] = 0 }
+                }
+                // out_h (length, d) = scores · v_h
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(d), Int32(length),
+                            1, scores, Int32(length), vh, Int32(kvw), 0, attention + start * qw + head * d, Int32(qw))
+            }
+        }
+        linear(attention, ldx: qw, rows: n, weight: w.o, into: out, ldy: h, scratch: scratch)
+        if let bias = w.oBias { addBias(out, rows: n, stride: h, bias: bias) }
+    }
+}

@@ -1,0 +1,88 @@
+extension ForwardPass {
+    /// `out (rows, H) = down(silu(gate(x)) * up(x))` for `rows` rows of `input`.
+    func gatedMLP(_ w: MLPWeights, input: UnsafePointer<Float>, rows: Int, state: RunState, into out: UnsafeMutablePointer<Float>) {
+        let h = spec.hiddenSize, i = w.intermediate
+        let gate = state.gate.pointer, up = state.up.pointer
+        linear(input, ldx: h, rows: rows, weight: w.gate, into: gate, ldy: i, scratch: state.weightTile)
+        linear(input, ldx: h, rows: rows, weight: w.up, into: up, ldy: i, scratch: state.weightTile)
+        siluGate(gate, up, count: rows * i)
+        linear(gate, ldx: i, rows: rows, weight: w.down, into: out, ldy: h, scratch: state.weightTile)
+    }
+
+    /// The MoE block, written once; the architecture's routing policy is in `w.spec`.
+    ///
+    /// logits = router(x) -> "ffn_moe_logits"; p = softmax(logits) over all experts; the top-k of p (ties: lower
+    /// expert first), renormalised to sum 1 when the policy says so (Mixtral, `norm_topk_prob`). Dispatch: count the
+    /// tokens of each expert, gather them, one gated MLP (one sgemm per projection) per active expert, scatter-add
+    /// the weighted outputs. Shared experts run on every token, scaled by sigmoid(shared_expert_gate(x)) when gated.
+    func mixtureOfExperts(_ w: MoEWeights, input: UnsafePointer<Float>, rows n: Int, layer: Int, state: RunState,
+                          capture: CaptureSink, into out: UnsafeMutablePointer<Float>) {
+        let h = spec.hiddenSize, experts = w.spec.experts, k = w.spec.topK
+        let logits = state.routerLogits.pointer, probabilities = state.probabilities.pointer
+        linear(input, ldx: h, rows: n, weight: w.router, into: logits, ldy: experts, scratch: state.weightTile)
+        capture.emit(.routerLogits, layer: layer, logits, rows: n, columns: experts)
+
+        // Route: chosen[t * k + j] is token t's j-th expert, with weight chosenWeights[t * k + j].
+        state.chosen.removeAll(keepingCapacity: true)
+        state.chosenWeights.removeAll(keepingCapacity: true)
+        var picks = [Int](repeating: 0, count: k)
+        var counts = [Int](repeating: 0, count: experts)
+        for t in 0..<n {
+            probabilities.update(from: logits + t * experts, count: experts)
+            softmax(probabilities, count: experts)
+            picks.withUnsafeMutableBufferPointer { buffer in
+                if let base = buffer.baseAddress { topK(probabilities, count: experts, k: k, into: base) }
+            }
+            var total: Float = 0
+            for e in picks { total += probabilities[e] }
+            for e in picks {
+                state.chosen.append(e)
+                state.chosenWeights.append(w.spec.renormalize ? probabilities[e] / total : probabilities[e])
+                counts[e] += 1
+            }
+        }
+        // Group the (token, weight) pairs by expert, tokens in ascending order.
+        var starts = [Int](repeating: 0, count: experts + 1)
+        for e in 0..<experts { starts[e + 1] = starts[e] + counts[e] }
+        var fill = starts
+        var tokenOf = [Int](repeating: 0, count: n * k)
+        var weightOf = [Float](repeating: 0, count: n * k)
+        for slot in 0..<(n * k) {
+            let e = state.chosen[slot]
+            tokenOf[fill[e]] = slot / k
+            weightOf[fill[e]] = state.chosenWeights[slot]
+            fill[e] += 1
+        }
+
+        out.update(repeating: 0, count: n * h)
+        let gathered = state.gathered.pointer, expertOut = state.expertOut.pointer
+        for e in 0..<experts where counts[e] > 0 {
+            let members = starts[e]..<starts[e + 1]
+            for (r, slot) in members.enumerated() {
+                (gathered + r * h).update(from: input + tokenOf[slot] * h, count: h)
+            }
+            gatedMLP(w.experts[e], input: gathered, rows: counts[e], state: state, into: expertOut)
+            for (r, slot) in members.enumerated() {
+                let target = out + tokenOf[slot] * h, source = expertOut + r * h, weight = weightOf[slot]
+                for i in 0..<h { target[i] += weight * source[i] }
+            }
+        }
+
+        if let shared = w.shared {
+            gatedMLP(shared, input: input, rows: n, state: state, into: expertOut)
+            var scales = [Float](repeating: 1, count: n)
+            if let gate = w.sharedGate {
+                // (1, H) gate: one logit per token, sigmoid-squashed.
+                scales.withUnsafeMutableBufferPointer { buffer in
+                    guard let base = buffer.baseAddress else { return }
+                    linear(input, ldx: h, rows: n, weight: gate, into: base, ldy: 1, scratch: state.weightTile)
+                }
+                for t in 0..<n { scales[t] = sigmoid(scales[t]) }
+            }
+            for t in 0..<n {
+                let target = out + t * h, source = expertOut + t * h, scale = scales[t]
+                for i in 0..<h { target[i] += scale * source[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// A Mixture-of-Experts decoder loaded from a Hugging Face folder, ready to run natively on CPU.
+///
+///     let model = try MoEModel.load(directory: url)
+///     let out = try model.forward(inputIDs: ids, attentionMask: mask)        // per token, padded layout
+///     let pooled = try model.pooledEmbeddings(sequences: ids, tokenBudget: 4096, progress: nil)  // for the store
+///
+/// Weights stay memory-mapped in their checkpoint dtype; activations are allocated once and reused. A model runs
+/// one batch at a time (calls are serialised by a lock); OpenBLAS uses every core inside a batch.
+public final class MoEModel: @unchecked Sendable {
+    public let directory: URL
+    public let spec: ModelSpec
+    /// The architecture summary (also `Codable`, for the store).
+    public let summary: ModelSummary
+    /// SHA-256 over config.json, every safetensors header, file sizes and sampled weight bytes.
+    public let fingerprint: String
+    public var maxPositionEmbeddings: Int { spec.maxPositions }
+    /// Decoder-layer index of each router-logit entry.
+    public var routerLayers: [Int] { spec.moeLayers }
+    /// Number of hidden-state entries (L + 1).
+    public var hiddenStateCount: Int { spec.layerCount + 1 }
+    /// Bytes of the weight files.
+    public let weightBytes: Int
+
+    private let checkpoint: Checkpoint
+    private let pass: ForwardPass
+    private let state: RunState
+    private let lock = NSLock()
+
+    public struct Options: Sendable {
+        /// OpenBLAS threads; nil = one per core.
+        public var threads: Int?
+        /// Refuse to load when the weights alone exceed physical memory.
+        public var checkMemory: Bool
+        public init(threads: Int? = nil, checkMemory: Bool = true) {
+            self.threads = threads
+            self.checkMemory = checkMemory
+        }
+    }
+
+    /// Loads `DIR/config.json` and the weights (memory-mapped), checking every tensor name and shape.
+    public static func load(directory: URL, options: Options = Options()) throws -> MoEModel {
+        try MoEModel(directory: directory, options: options)
+    }
+
+    private init(directory: URL, options: Options) throws {
+        self.directory = directory
+        let checkpoint = try Checkpoint(directory: directory)
+        let configPath = directory.appendingPathComponent(Checkpoint.configName).path
+        let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
+        self.checkpoint = checkpoint
+        self.spec = spec
+        weightBytes = checkpoint.weightBytes
+        if options.checkMemory {
+            let requirement = MemoryRequirement(spec: spec, weightBytes: weightBytes, tokenBudget: 1, longestSequence: 1)
+            guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
+        }
+        pass = ForwardPass(spec: spec, weights: try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint))
+        var summary = ModelSummary(spec: spec, reference: architecture.reference)
+        summary.weightFileBytesByDType = checkpoint.bytesByDType
+        self.summary = summary
+        fingerprint = checkpoint.fingerprint
+        state = RunState(spec: spec)
+        if let threads = options.threads { BLASThreads.set(threads) } else { BLASThreads.set() }
+    }
+
+    /// The memory a run with this token budget needs, against physical memory.
+    public func memoryRequirement(tokenBudget: Int, longestSequence: Int) -> MemoryRequirement {
+        MemoryRequirement(spec: spec, weightBytes: weightBytes, tokenBudget: tokenBudget, longestSequence: longestSequence)
+    }
+
+    /// Runs packed sequences and streams intermediates to `capture`: the primitive the other entry points use.
+    /// Sequences must be validated (`validate`).
+    public func run(sequences: [[Int]], capture: CaptureSink) throws {
+        try validate(sequences)
+        let batch = PackedBatch(sequences: sequences)
+        lock.lock()
+        defer { lock.unlock() }
+        pass.forward(batch, state: state, capture: capture)
+    }
+
+    /// Refuses empty sequences, ids outside the vocabulary, and sequences past the model's positions.
+    public func validate(_ sequences: [[Int]]) throws {
+        for (s, sequence) in sequences.enumerated() {
+            guard !sequence.isEmpty else { throw ForwardError.emptySequence(sequence: s) }
+            if sequence.count > spec.maxPositions {
+                throw ForwardError.sequenceTooLong(sequence: s, length: sequence.count, limit: spec.maxPositions, what: "max_position_embeddings")
+            }
+            if let window = spec.slidingWindow, sequence.count > window {
+                throw ForwardError.sequenceTooLong(sequence: s, length: sequence.count, limit: window, what: "sliding_window")
+            }
+            if let position = sequence.firstIndex(where: { $0 < 0 || $0 >= spec.vocabSize }) {
+                throw ForwardError.tokenOutOfVocabulary(sequence: s, position: position, id: sequence[position], vocabularySize: spec.vocabSize)
+            }
+        }
+    }
+
+    /// Per-token hidden states and router logits of a left-padded batch (`pipeline forward`).
+    ///
+    /// Tokens where the mask is 1 are a row's real tokens, at positions 0..<n; pads are never computed and read 0.
+    /// A row without real tokens is allowed and reads all 0.
+    public func forward(inputIDs: [[Int]], attentionMask: [[Int]]) throws -> ForwardOutput {
+        let b = inputIDs.count
+        let t = inputIDs.first?.count ?? 0
+        guard attentionMask.count == b else {
+            throw ForwardError.shapeMismatch("input_ids has \(b) rows, attention_mask \(attentionMask.count)")
+        }
+        var sequences: [[Int]] = [], rows: [Int] = [], columns: [[Int]] = []
+        for r in 0..<b {
+            guard inputIDs[r].count == t, attentionMask[r].count == t else {
+                throw ForwardError.shapeMismatch("row \(r) has \(inputIDs[r].count) ids and \(attentionMask[r].count) mask values; every row needs \(t)")
+            }
+            var sequence: [Int] = [], where_: [Int] = []
+            for c in 0..<t {
+                switch attentionMask[r][c] {
+                case 1: sequence.append(inputIDs[r][c]); where_.append(c)
+                case 0: break
+                case let value: throw ForwardError.badMaskValue(row: r, column: c, value: value)
+                }
+            }
+            if !sequence.isEmpty {
+                sequences.append(sequence)
+                rows.append(r)
+                columns.append(where_)
+            }
+        }
+        let h = spec.hiddenSize, e = spec.expertCount, layerCount = spec.layerCount
+        let routerIndex = Dictionary(uniqueKeysWithValues: spec.moeLayers.enumerated().map { ($1, $0) })
+        var output = ForwardOutput(hiddenStateCount: layerCount + 1, batchSize: b, sequenceLength: t, hiddenSize: h,
+                                   expertCount: e, routerLayers: spec.moeLayers,
+                                   hiddenStates: [Float](repeating: 0, count: (layerCount + 1) * b * t * h),
+                                   routerLogits: [Float](repeating: 0, count: spec.moeLayers.count * b * t * e))
+        guard !sequences.isEmpty else { return output }
+        do {
+            try validate(sequences)
+        } catch let ForwardError.tokenOutOfVocabulary(s, position, id, size) {
+            throw ForwardError.tokenOutOfVocabulary(sequence: rows[s], position: columns[s][position], id: id, vocabularySize: size)
+        } catch let ForwardError.sequenceTooLong(s, length, limit, what) {
+            throw ForwardError.sequenceTooLong(sequence: rows[s], length: length, limit: limit, what: what)
+        }
+        // Packed row -> flat (b, t) index of the padded layout.
+        var destination: [Int] = []
+        for (s, r) in rows.enumerated() { destination += columns[s].map { r * t + $0 } }
+        let sink = CaptureSink(wants: { name, layer in
+            name == .routerLogits || hiddenStateIndex(name, layer: layer, layerCount: layerCount) != nil
+        }, receive: { tensor in
+            if tensor.name == .routerLogits {
+                guard let index = routerIndex[tensor.layer] else { return }
+                for (row, flat) in destination.enumerated() {
+                    let base = (index * b * t + flat) * e
+                    for i in 0..<e { output.routerLogits[base + i] = tensor.values[row * e + i] }
+                }
+            } else if let index = hiddenStateIndex(tensor.name, layer: tensor.layer, layerCount: layerCount) {
+                for (row, flat) in destination.enumerated() {
+                    let base = (index * b * t + flat) * h
+                    for i in 0..<h { output.hiddenStates[base + i] = tensor.values[row * h + i] }
+                }
+            }
+        })
+        try run(sequences: sequences, capture: sink)
+        return output
+    }
+
+    /// Pooled vectors (last token, mean over tokens) of each sequence, in input order.
+    ///
+    /// Sequences are sorted by length and packed into batches of at most `tokenBudget` tokens (a longer one runs
+    /// alone); no padding is computed, so a text's vectors do not depend on its batch. `progress` receives the
+    /// number of sequences finished after each batch. Refuses, before any work, input that `validate` refuses and a
+    /// budget whose activations with the weights would not fit in physical memory.
+    public func pooledEmbeddings(sequences: [[Int]], tokenBudget: Int, progress: ((Int) -> Void)? = nil) throws -> [PooledOutput] {
+        guard tokenBudget >= 1 else { throw ForwardError.badTokenBudget(tokenBudget) }
+        try validate(sequences)
+        let lengths = sequences.map(\.count)
+        let longest = lengths.max() ?? 0
+        let requirement = memoryRequirement(tokenBudget: max(tokenBudget, longest), longestSequence: longest)
+        guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
+        var results = [PooledOutput?](repeating: nil, count: sequences.count)
+        var done = 0
+        for members in planBatches(lengths: lengths, tokenBudget: tokenBudget) {
+            let batch = PackedBatch(sequences: members.map { sequences[$0] })
+            let collector = PoolingCollector(batch: batch, spec: spec)
+            lock.lock()
+            pass.forward(batch, state: state, capture: collector.sink)
+            lock.unlock()
+            for (position, index) in members.enumerated() { results[index] = collector.outputs[position] }
+            done += members.count
+            progress?(done)
+        }
+        return results.compactMap { $0 }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// Parameter counts of a model, computed from its spec (no weights needed).
+/// `total` and `active` include the embeddings and the `lm_head` (as the model cards count them);
+/// `active` counts the top-k routed experts, the shared experts and everything outside the experts.
+public struct ParameterCount: Codable, Sendable, Equatable {
+    public var total: Int
+    public var active: Int
+    public var embedding: Int
+    public var lmHead: Int
+    public var nonEmbeddingTotal: Int
+    public var nonEmbeddingActive: Int
+
+    init(spec: ModelSpec) {
+        let h = spec.hiddenSize, qw = spec.qWidth, kvw = spec.kvWidth
+        var attention = h * qw + 2 * h * kvw + qw * h + 2 * h  // q, k, v, o, two layer norms
+        if spec.attention.qkvBias { attention += qw + 2 * kvw }
+        if spec.attention.outputBias { attention += h }
+        switch spec.attention.qkNorm {
+        case .none: break
+        case .wholeProjection: attention += qw + kvw
+        case .perHead: attention += 2 * spec.headDim
+        }
+        var total = 0, active = 0
+        for layer in spec.layers {
+            total += attention
+            active += attention
+            switch layer {
+            case let .dense(intermediate):
+                total += 3 * h * intermediate
+                active += 3 * h * intermediate
+            case let .moe(moe):
+                let expert = 3 * h * moe.expertIntermediate
+                var always = moe.experts * h  // router
+                if let shared = moe.shared { always += 3 * h * shared.intermediate + (shared.sigmoidGated ? h : 0) }
+                total += always + moe.experts * expert
+                active += always + moe.topK * expert
+            }
+        }
+        embedding = spec.vocabSize * h
+        lmHead = spec.tiedEmbeddings ? 0 : spec.vocabSize * h
+        self.total = total + h + embedding + lmHead
+        self.active = active + h + embedding + lmHead
+        nonEmbeddingTotal = self.total - embedding - lmHead
+        nonEmbeddingActive = self.active - embedding - lmHead
+    }
+}
+
+/// The architecture summary `pipeline inspect-model` prints and the store records, from `config.json` alone.
+public struct ModelSummary: Codable, Sendable, Equatable {
+    public var modelType: String
+    public var reference: String
+    public var layers: Int
+    public var moeLayers: [Int]
+    public var denseLayers: [Int]
+    public var experts: Int
+    public var topK: Int
+    public var renormalizeTopK: Bool
+    public var expertIntermediateSize: Int
+    public var sharedExpertIntermediateSize: Int?
+    public var sharedExpertGated: Bool?
+    public var hiddenSize: Int
+    public var vocabSize: Int
+    public var attentionHeads: Int
+    public var keyValueHeads: Int
+    public var headDim: Int
+    public var qkNorm: String
+    public var qkvBias: Bool
+    public var clipQKV: Float?
+    public var maxPositionEmbeddings: Int
+    public var ropeTheta: Double
+    public var rmsNormEps: Float
+    public var declaredDType: String?
+    public var parameters: ParameterCount
+    /// Bytes of all parameters (lm_head included) stored as F32, F16/BF16.
+    public var bytesByDType: [String: Int]
+    /// Bytes per dtype actually present in the weight files (nil when inspected from config.json alone).
+    public var weightFileBytesByDType: [String: Int]?
+
+    init(spec: ModelSpec, reference: String) {
+        modelType = spec.modelType
+        self.reference = reference
+        layers = spec.layerCount
+        moeLayers = spec.moeLayers
+        denseLayers = spec.layers.indices.filter { spec.layers[$0].moe == nil }
+        let moe = spec.layers.lazy.compactMap(\.moe).first
+        experts = moe?.experts ?? 0
+        topK = moe?.topK ?? 0
+        renormalizeTopK = moe?.renormalize ?? false
+        expertIntermediateSize = moe?.expertIntermediate ?? 0
+        sharedExpertIntermediateSize = moe?.shared?.intermediate
+        sharedExpertGated = moe?.shared?.sigmoidGated
+        hiddenSize = spec.hiddenSize
+        vocabSize = spec.vocabSize
+        attentionHeads = spec.headCount
+        keyValueHeads = spec.kvHeadCount
+        headDim = spec.headDim
+        qkNorm = spec.attention.qkNorm.rawValue
+        qkvBias = spec.attention.qkvBias
+        clipQKV = spec.attention.clipQKV
+        maxPositionEmbeddings = spec.maxPositions
+        ropeTheta = spec.ropeTheta
+        rmsNormEps = spec.rmsNormEps
+        declaredDType = spec.declaredDType
+        parameters = ParameterCount(spec: spec)
+        bytesByDType = ["F32": parameters.total * 4, "BF16": parameters.total * 2, "F16": parameters.total * 2]
+    }
+
+    /// Reads and validates `DIR/config.json` only: works on folders without weights. `path` may also name a config
+    /// JSON file itself (e.g. a reconstructed config kept beside the real one's place).
+    public static func inspect(directory path: URL) throws -> ModelSummary {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory)
+        let configURL = exists && !isDirectory.boolValue ? path : path.appendingPathComponent(Checkpoint.configName)
+        let data = exists && !isDirectory.boolValue
+            ? try Checkpoint.readConfigFile(configURL) : try Checkpoint.readConfig(directory: path)
+        let (spec, architecture) = try Architectures.spec(config: data, file: configURL.path)
+        var summary = ModelSummary(spec: spec, reference: architecture.reference)
+        if isDirectory.boolValue, let checkpoint = try? Checkpoint(directory: path) {
+            summary.weightFileBytesByDType = checkpoint.bytesByDType
+        }
+        return summary
+    }
+
+    /// Human-readable lines for `pipeline inspect-model`.
+    public var text: String {
+        func billions(_ n: Int) -> String { String(format: "%.2fB", Double(n) / 1e9) }
+        func gib(_ n: Int) -> String { String(format: "%.2f GiB", Double(n) / 1_073_741_824) }
+        var lines = [
+            "model_type: \(modelType)  (\(reference))",
+            "layers: \(layers)  MoE: \(ranges(moeLayers))  dense: \(denseLayers.isEmpty ? "none" : ranges(denseLayers))",
+            "experts: \(experts) routed, top-\(topK)\(renormalizeTopK ? " renormalised" : ""), expert intermediate \(expertIntermediateSize)",
+        ]
+        if let shared = sharedExpertIntermediateSize {
+            lines.append("shared experts: intermediate \(shared), \(sharedExpertGated == true ? "sigmoid-gated" : "ungated")")
+        }
+        lines += [
+            "hidden size: \(hiddenSize)  vocab: \(vocabSize)",
+            "attention: \(attentionHeads) heads, \(keyValueHeads) kv heads (\(attentionHeads == keyValueHeads ? "MHA" : "GQA")), head_dim \(headDim), q/k norm: \(qkNorm)\(qkvBias ? ", qkv bias" : "")\(clipQKV.map { ", clip_qkv \($0)" } ?? "")",
+            "positions: \(maxPositionEmbeddings), rope_theta \(ropeTheta), rms_norm_eps \(rmsNormEps)",
+            "parameters: \(billions(parameters.total)) total, \(billions(parameters.active)) active (with embeddings and lm_head); non-embedding \(billions(parameters.nonEmbeddingTotal)) total, \(billions(parameters.nonEmbeddingActive)) active",
+            "bytes: F32 \(gib(bytesByDType["F32"] ?? 0)), BF16/F16 \(gib(bytesByDType["BF16"] ?? 0))\(declaredDType.map { "  (config dtype: \($0))" } ?? "")",
+        ]
+        if let files = weightFileBytesByDType {
+            lines.append("weight files: " + files.keys.sorted().map { "\($0) \(gib(files[$0] ?? 0))" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func ranges(_ values: [Int]) -> String {
+        guard let first = values.first else { return "none" }
+        var parts: [String] = [], start = first, previous = first
+        for value in values.dropFirst() + [Int.min] {
+            if value == previous + 1 { previous = value; continue }
+            parts.append(start == previous ? "\(start)" : "\(start)-\(previous)")
+            start = value; previous = value
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+extension Checkpoint {
+    /// Bytes per dtype over every tensor of the weight files.
+    public var bytesByDType: [String: Int] {
+        var bytes: [String: Int] = [:]
+        for name in tensorNames { if let info = info(name) { bytes[info.dtype.rawValue, default: 0] += info.byteRange.count } }
+        return bytes
+    }
+}

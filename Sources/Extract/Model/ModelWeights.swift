@@ -1,0 +1,184 @@
+import Foundation
+
+/// A SiLU-gated MLP: down(silu(gate(x)) * up(x)).  // gate, up: (I, H); down: (H, I)
+struct MLPWeights {
+    var gate: WeightMatrix
+    var up: WeightMatrix
+    var down: WeightMatrix
+    var intermediate: Int { gate.rows }
+}
+
+struct AttentionWeights {
+    var q: WeightMatrix  // (heads * head_dim, H)
+    var k: WeightMatrix  // (kv_heads * head_dim, H)
+    var v: WeightMatrix  // (kv_heads * head_dim, H)
+    var o: WeightMatrix  // (H, heads * head_dim)
+    var qBias: [Float]?, kBias: [Float]?, vBias: [Float]?, oBias: [Float]?
+    var qNorm: [Float]?, kNorm: [Float]?
+}
+
+struct MoEWeights {
+    var spec: MoESpec
+    var router: WeightMatrix  // (E, H)
+    var experts: [MLPWeights]
+    var shared: MLPWeights?
+    var sharedGate: WeightMatrix?  // (1, H)
+}
+
+enum FeedForwardWeights {
+    case dense(MLPWeights)
+    case moe(MoEWeights)
+}
+
+struct LayerWeights {
+    var inputNorm: [Float]
+    var postAttentionNorm: [Float]
+    var attention: AttentionWeights
+    var feedForward: FeedForwardWeights
+}
+
+/// Every weight of a model, by role, pointing into the memory-mapped checkpoint. `lm_head` is never loaded.
+struct ModelWeights {
+    var embedding: WeightMatrix  // (V, H)
+    var layers: [LayerWeights]
+    var finalNorm: [Float]
+}
+
+/// Looks weights up by Hugging Face name and collects every problem (missing, wrong shape, unexpected) so the
+/// error lists them all at once instead of one per run.
+struct WeightLoader {
+    let checkpoint: Checkpoint
+    let architecture: any Architecture.Type
+    private(set) var consumed: Set<String> = []
+    private(set) var missing: [String] = []
+    private(set) var wrongShape: [String] = []
+    private(set) var badType: [(name: String, dtype: String)] = []
+
+    /// Tensors a checkpoint may hold that the forward pass never reads.
+    static func isIgnorable(_ name: String) -> Bool {
+        name == "lm_head.weight" || name.hasSuffix("rotary_emb.inv_freq")
+    }
+
+    init(checkpoint: Checkpoint, architecture: any Architecture.Type) {
+        self.checkpoint = checkpoint
+        self.architecture = architecture
+    }
+
+    private mutating func lookup(_ role: TensorRole, layer: Int, shape: [Int]) -> (SafetensorsFile, TensorInfo)? {
+        let name = architecture.tensorName(role, layer: layer)
+        consumed.insert(name)
+        guard let (file, info) = try? checkpoint.tensor(name) else {
+            missing.append(name)
+            return nil
+        }
+        guard info.shape == shape else {
+            wrongShape.append("\(name) is \(info.shape), config.json implies \(shape)")
+            return nil
+        }
+        guard info.dtype.isWeightType else {
+            badType.append((name, info.dtype.rawValue))
+            return nil
+        }
+        return (file, info)
+    }
+
+    mutating func matrix(_ role: TensorRole, layer: Int = 0, rows: Int, cols: Int) -> WeightMatrix? {
+        guard let (file, info) = lookup(role, layer: layer, shape: [rows, cols]),
+              let base = file.bytes(of: info).baseAddress else { return nil }
+        return WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: base, owner: file)
+    }
+
+    mutating func vector(_ role: TensorRole, layer: Int = 0, count: Int) -> [Float]? {
+        guard let (file, info) = lookup(role, layer: layer, shape: [count]) else { return nil }
+        return try? DTypeConversion.floats(from: file.bytes(of: info), dtype: info.dtype, tensor: info.name)
+    }
+
+    mutating func mlp(_ role: (Projection) -> TensorRole, layer: Int, hidden: Int, intermediate: Int) -> MLPWeights? {
+        let gate = matrix(role(.gate), layer: layer, rows: intermediate, cols: hidden)
+        let up = matrix(role(.up), layer: layer, rows: intermediate, cols: hidden)
+        let down = matrix(role(.down), layer: layer, rows: hidden, cols: intermediate)
+        guard let gate, let up, let down else { return nil }
+        return MLPWeights(gate: gate, up: up, down: down)
+    }
+
+    /// Throws one error listing every missing, misshapen and unexpected tensor.
+    func finish() throws {
+        let unexpected = checkpoint.tensorNames.filter { !consumed.contains($0) && !Self.isIgnorable($0) }
+        if !missing.isEmpty || !wrongShape.isEmpty || !unexpected.isEmpty {
+            throw CheckpointError.tensorSet(missing: missing, unexpected: unexpected, wrongShape: wrongShape)
+        }
+        if let first = badType.first {
+            throw CheckpointError.unsupportedWeightType(tensor: first.name, dtype: first.dtype)
+        }
+    }
+}
+
+extension ModelWeights {
+    /// Loads every tensor the spec needs from the checkpoint, by the architecture's names.
+    static func load(spec: ModelSpec, architecture: any Architecture.Type, checkpoint: Checkpoint) throws -> ModelWeights {
+        var loader = WeightLoader(checkpoint: checkpoint, architecture: architecture)
+        let h = spec.hiddenSize
+        let embedding = loader.matrix(.embedding, rows: spec.vocabSize, cols: h)
+        var layers: [LayerWeights] = []
+        for (l, ffnSpec) in spec.layers.enumerated() {
+            let inputNorm = loader.vector(.inputNorm, layer: l, count: h)
+            let postNorm = loader.vector(.postAttentionNorm, layer: l, count: h)
+            let attention = loadAttention(&loader, spec: spec, layer: l)
+            let feedForward: FeedForwardWeights?
+            switch ffnSpec {
+            case let .dense(intermediate):
+                feedForward = loader.mlp({ .dense($0) }, layer: l, hidden: h, intermediate: intermediate).map { .dense($0) }
+            case let .moe(moe):
+                let router = loader.matrix(.router, layer: l, rows: moe.experts, cols: h)
+                let experts = (0..<moe.experts).compactMap { e in
+                    loader.mlp({ .expert(e, $0) }, layer: l, hidden: h, intermediate: moe.expertIntermediate)
+                }
+                let shared = moe.shared.flatMap { loader.mlp({ .shared($0) }, layer: l, hidden: h, intermediate: $0.intermediate) }
+                let sharedGate = moe.shared?.sigmoidGated == true ? loader.matrix(.sharedExpertGate, layer: l, rows: 1, cols: h) : nil
+                if let router, experts.count == moe.experts {
+                    feedForward = .moe(MoEWeights(spec: moe, router: router, experts: experts, shared: shared, sharedGate: sharedGate))
+                } else {
+                    feedForward = nil
+                }
+            }
+            if let inputNorm, let postNorm, let attention, let feedForward {
+                layers.append(LayerWeights(inputNorm: inputNorm, postAttentionNorm: postNorm, attention: attention, feedForward: feedForward))
+            }
+        }
+        let finalNorm = loader.vector(.finalNorm, count: h)
+        try loader.finish()
+        guard let embedding, let finalNorm, layers.count == spec.layerCount else {
+            throw CheckpointError.tensorSet(missing: ["(incomplete layer set)"], unexpected: [], wrongShape: [])
+        }
+        return ModelWeights(embedding: embedding, layers: layers, finalNorm: finalNorm)
+    }
+
+    private static func loadAttention(_ loader: inout WeightLoader, spec: ModelSpec, layer l: Int) -> AttentionWeights? {
+        let h = spec.hiddenSize, qw = spec.qWidth, kvw = spec.kvWidth
+        let q = loader.matrix(.q, layer: l, rows: qw, cols: h)
+        let k = loader.matrix(.k, layer: l, rows: kvw, cols: h)
+        let v = loader.matrix(.v, layer: l, rows: kvw, cols: h)
+        let o = loader.matrix(.o, layer: l, rows: h, cols: qw)
+        let a = spec.attention
+        let qBias = a.qkvBias ? loader.vector(.qBias, layer: l, count: qw) : nil
+        let kBias = a.qkvBias ? loader.vector(.kBias, layer: l, count: kvw) : nil
+        let vBias = a.qkvBias ? loader.vector(.vBias, layer: l, count: kvw) : nil
+        let oBias = a.outputBias ? loader.vector(.oBias, layer: l, count: h) : nil
+        var qNorm: [Float]?, kNorm: [Float]?
+        switch a.qkNorm {
+        case .none: break
+        case .wholeProjection:
+            qNorm = loader.vector(.qNorm, layer: l, count: qw)
+            kNorm = loader.vector(.kNorm, layer: l, count: kvw)
+        case .perHead:
+            qNorm = loader.vector(.qNorm, layer: l, count: spec.headDim)
+            kNorm = loader.vector(.kNorm, layer: l, count: spec.headDim)
+        }
+        guard let q, let k, let v, let o else { return nil }
+        if a.qkvBias && (qBias == nil || kBias == nil || vBias == nil) { return nil }
+        if a.outputBias && oBias == nil { return nil }
+        if a.qkNorm != .none && (qNorm == nil || kNorm == nil) { return nil }
+        return AttentionWeights(q: q, k: k, v: v, o: o, qBias: qBias, kBias: kBias, vBias: vBias, oBias: oBias,
+                                qNorm: qNorm, kNorm: kNorm)
+    }
+}

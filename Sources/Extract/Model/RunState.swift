@@ -1,0 +1,82 @@
+/// The activations of one forward pass, allocated once for a token capacity and reused batch after batch
+/// (grown only when a batch needs more). Shapes are per packed token row.
+final class RunState {
+    let spec: ModelSpec
+    private(set) var tokenCapacity = 0
+    private(set) var sequenceCapacity = 0
+
+    let x: FloatBuffer          // (N, H) the residual stream
+    let xb: FloatBuffer         // (N, H) normed input of a block
+    let q: FloatBuffer          // (N, heads * head_dim)
+    let k: FloatBuffer          // (N, kv_heads * head_dim)
+    let v: FloatBuffer          // (N, kv_heads * head_dim)
+    let attention: FloatBuffer  // (N, heads * head_dim) attention output before o_proj
+    let blockOut: FloatBuffer   // (N, H) a block's output before the residual add
+    let gate: FloatBuffer       // (N, I_max) MLP gate projection
+    let up: FloatBuffer         // (N, I_max) MLP up projection
+    let routerLogits: FloatBuffer  // (N, E)
+    let probabilities: FloatBuffer // (E) one token's softmax
+    let gathered: FloatBuffer   // (N, H) tokens routed to one expert
+    let expertOut: FloatBuffer  // (N, H) one expert's output / the shared experts' output
+    let scores: FloatBuffer     // (S, S) one head's attention scores
+    let weightTile: FloatBuffer // F16/BF16 weight rows widened for one sgemm
+    var chosen: [Int] = []      // (N, k) chosen experts per token
+    var chosenWeights: [Float] = [] // (N, k) their routing weights
+    let rope: RopeTable
+
+    /// Floats per token of every (N, ·) buffer, and the fixed ones: the single source of the memory estimate.
+    static func floatsPerToken(_ spec: ModelSpec) -> Int {
+        let h = spec.hiddenSize, e = spec.expertCount
+        return 6 * h + 2 * spec.qWidth + 2 * spec.kvWidth + 2 * maxIntermediate(spec) + e
+    }
+
+    static func fixedFloats(_ spec: ModelSpec, longest: Int) -> Int {
+        longest * longest + tileFloats(spec) + spec.expertCount
+    }
+
+    static func maxIntermediate(_ spec: ModelSpec) -> Int {
+        spec.layers.map { layer -> Int in
+            switch layer {
+            case let .dense(intermediate): return intermediate
+            case let .moe(moe): return max(moe.expertIntermediate, moe.shared?.intermediate ?? 0)
+            }
+        }.max() ?? 0
+    }
+
+    static func tileFloats(_ spec: ModelSpec) -> Int {
+        max(1 << 20, 16 * max(spec.hiddenSize, spec.qWidth, maxIntermediate(spec)))
+    }
+
+    init(spec: ModelSpec) {
+        self.spec = spec
+        x = FloatBuffer(count: 1); xb = FloatBuffer(count: 1)
+        q = FloatBuffer(count: 1); k = FloatBuffer(count: 1); v = FloatBuffer(count: 1)
+        attention = FloatBuffer(count: 1); blockOut = FloatBuffer(count: 1)
+        gate = FloatBuffer(count: 1); up = FloatBuffer(count: 1)
+        routerLogits = FloatBuffer(count: 1); probabilities = FloatBuffer(count: max(1, spec.expertCount))
+        gathered = FloatBuffer(count: 1); expertOut = FloatBuffer(count: 1)
+        scores = FloatBuffer(count: 1)
+        weightTile = FloatBuffer(count: Self.tileFloats(spec))
+        rope = RopeTable(headDim: spec.headDim, theta: spec.ropeTheta)
+    }
+
+    /// Makes room for `tokens` packed rows whose longest sequence has `longest` tokens.
+    func reserve(tokens: Int, longest: Int) {
+        if tokens > tokenCapacity {
+            let h = spec.hiddenSize, im = Self.maxIntermediate(spec)
+            for buffer in [x, xb, blockOut, gathered, expertOut] { buffer.reserve(tokens * h) }
+            for buffer in [q, attention] { buffer.reserve(tokens * spec.qWidth) }
+            for buffer in [k, v] { buffer.reserve(tokens * spec.kvWidth) }
+            for buffer in [gate, up] { buffer.reserve(tokens * im) }
+            routerLogits.reserve(tokens * max(1, spec.expertCount))
+            chosen.reserveCapacity(tokens * max(1, spec.topK))
+            chosenWeights.reserveCapacity(tokens * max(1, spec.topK))
+            tokenCapacity = tokens
+        }
+        if longest > sequenceCapacity {
+            scores.reserve(longest * longest)
+            rope.reserve(longest)
+            sequenceCapacity = longest
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// scikit-learn 1.9's LogisticRegression(solver="lbfgs", penalty="l2", C=1, fit_intercept=True, max_iter=100,
+// tol=1e-4) for float32 X, as mteb's classification probe uses it (sklearn/linear_model/_logistic.py,
+// _linear_loss.py, sklearn/_loss/_loss.pyx.tp):
+// - two classes: one coefficient vector, half binomial loss (y = 1 for the second sorted class);
+// - more: one vector per class (over-parametrised softmax), half multinomial loss;
+// - objective: mean pointwise loss + ||W||² / (2 C n), intercepts not penalised, minimised by L-BFGS from 0.
+// The arithmetic follows sklearn's float32 path: the parameters are rounded to float32 for the logits
+// (sgemm), per-sample losses and gradients are float32, the loss sum is NumPy's pairwise float32 sum, the
+// gradient is float32 X' G plus the float64 penalty term. The fitted coefficients are rounded to float32 and
+// the decision function is float32 X W' + b; ties in argmax go to the first class.
+import CBLAS
+import Foundation
+
+struct LogisticRegression {
+    var inverseRegularization = 1.0
+    var solver = LBFGS()
+
+    struct Model {
+        let classes: Int
+        let dimension: Int
+        /// Per output row (1 for binary, else one per class): d weights then the intercept, in float32.
+        let weights: [Float]    // rows x dimension
+        let intercepts: [Float] // rows
+        let fit: LBFGS.Result
+    }
+
+    /// Fits `classes` classes to `x` (n x d, row-major) with labels in 0..<classes (each present).
+    func fit(x: [Float], rows n: Int, dimension d: Int, labels: [Int], classes: Int) -> Model {
+        let outputs = classes == 2 ? 1 : classes
+        let l2 = 1.0 / (inverseRegularization * Double(n))
+        var w32 = [Float](repeating: 0, count: outputs * d)
+        var b32 = [Float](repeating: 0, count: outputs)
+        var raw = [Float](repeating: 0, count: n * outputs)
+        var pointwiseGradient = [Float](repeating: 0, count: n * outputs)
+        var pointwiseLoss = [Float](repeating: 0, count: n)
+        var gradientX = [Float](repeating: 0, count: outputs * d)
+        var probabilities = [Float](repeating: 0, count: outputs)
+        let y = labels
+
+        // Parameters in sklearn's layout: feature-major (Fortran order of the (classes, d + 1) matrix), the
+        // intercepts last. Binary: d weights then the intercept.
+        func weightIndex(_ k: Int, _ j: Int) -> Int { j * outputs + k }
+
+        let evaluate: ([Double], inout [Double]) -> Double = { w, gradient in
+            for k in 0..<outputs {
+                for j in 0..<d { w32[k * d + j] = Float(w[weightIndex(k, j)]) }
+                b32[k] = Float(w[weightIndex(k, d)])
+            }
+            // raw = X W' + b (float32 product, then the intercept added).
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(d), 1,
+                        x, Int32(d), w32, Int32(d), 0, &raw, Int32(outputs))
+            for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
+            if outputs == 1 {
+                for i in 0..<n {
+                    let (loss, grad) = halfBinomial(y: y[i] == 1 ? 1 : 0, raw: Double(raw[i]))
+                    pointwiseLoss[i] = Float(loss); pointwiseGradient[i] = Float(grad)
+                }
+            } else {
+                for i in 0..<n {
+                    let row = i * outputs
+                    var maxValue = raw[row]
+                    for k in 1..<outputs where maxValue < raw[row + k] { maxValue = raw[row + k] }
+                    var sum = 0.0
+                    for k in 0..<outputs {
+                        probabilities[k] = Float(Foundation.exp(Double(raw[row + k]) - Double(maxValue)))
+                        sum += Double(probabilities[k])
+                    }
+                    let sumExps = Float(sum)
+                    var loss = Float(Foundation.log(Double(sumExps)) + Double(maxValue))
+                    for k in 0..<outputs {
+                        if y[i] == k { loss -= raw[row + k] }
+                        probabilities[k] /= sumExps
+                        pointwiseGradient[row + k] = probabilities[k] - (y[i] == k ? 1 : 0)
+                    }
+                    pointwiseLoss[i] = loss
+                }
+            }
+            let meanLoss = pairwiseSum(pointwiseLoss) / Float(n)
+            for i in 0..<pointwiseGradient.count { pointwiseGradient[i] /= Float(n) }
+            // X' G: (outputs x d) = G' (outputs x n) X (n x d), float32.
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
+                        pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
+            var squaredNorm = 0.0
+            for k in 0..<outputs {
+                for j in 0..<d {
+                    let weight = w[weightIndex(k, j)]
+                    squaredNorm += weight * weight
+                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j]) + l2 * weight
+                }
+            }
+            if outputs == 1 {
+                gradient[weightIndex(0, d)] = Double(pairwiseSum(pointwiseGradient))
+            } else {
+                var sums = [Float](repeating: 0, count: outputs)   // sum over axis 0: row by row
+                for i in 0..<n { for k in 0..<outputs { sums[k] += pointwiseGradient[i * outputs + k] } }
+                for k in 0..<outputs { gradient[weightIndex(k, d)] = Double(sums[k]) }
+            }
+            return Double(meanLoss) + 0.5 * l2 * squaredNorm
+        }
+        let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1)), evaluate: evaluate)
+        var weights = [Float](repeating: 0, count: outputs * d), intercepts = [Float](repeating: 0, count: outputs)
+        for k in 0..<outputs {
+            for j in 0..<d { weights[k * d + j] = Float(result.x[weightIndex(k, j)]) }
+            intercepts[k] = Float(result.x[weightIndex(k, d)])
+        }
+        return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
+    }
+}
+
+extension LogisticRegression.Model {
+    /// Predicted class of each row of `x` (n x d): argmax of the float32 decision function, first class on
+    /// ties; binary: the second class when the decision is > 0.
+    func predict(x: [Float], rows n: Int) -> [Int] {
+        let outputs = classes == 2 ? 1 : classes
+        var scores = [Float](repeating: 0, count: n * outputs)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(dimension), 1,
+                    x, Int32(dimension), weights, Int32(dimension), 0, &scores, Int32(outputs))
+        return (0..<n).map { i in
+            let row = i * outputs
+            if outputs == 1 { return scores[row] + intercepts[0] > 0 ? 1 : 0 }
+            var best = 0, bestScore = scores[row] + intercepts[0]
+            for k in 1..<outputs {
+                let score = scores[row + k] + intercepts[k]
+                if score > bestScore { best = k; bestScore = score }
+            }
+            return best
+        }
+    }
+}
+
+/// sklearn's `closs_grad_half_binomial`: loss log(1 + e^raw) - y raw and its derivative, in float64, with the
+/// same branches for numerical range.
+private func halfBinomial(y: Double, raw: Double) -> (loss: Double, gradient: Double) {
+    if raw <= -37 {
+        let e = Foundation.exp(raw)
+        return (e - y * raw, e - y)
+    } else if raw <= -2 {
+        let e = Foundation.exp(raw)
+        return (Foundation.log1p(e) - y * raw, ((1 - y) * e - y) / (1 + e))
+    } else if raw <= 18 {
+        let e = Foundation.exp(-raw)
+        return (Foundation.log1p(e) + (1 - y) * raw, ((1 - y) - y * e) / (1 + e))
+    } else {
+        let e = Foundation.exp(-raw)
+        return (e + (1 - y) * raw, ((1 - y) - y * e) / (1 + e))
+    }
+}
+
+/// NumPy's pairwise summation of a contiguous float32 array (`np.sum`): blocks of at most 128 summed with eight
+/// accumulators, halves (rounded to a multiple of 8) summed recursively; float32 throughout.
+func pairwiseSum(_ values: [Float]) -> Float {
+    values.withUnsafeBufferPointer { pairwiseSum($0.baseAddress, $0.count) }
+}
+
+private func pairwiseSum(_ a: UnsafePointer<Float>?, _ n: Int) -> Float {
+    guard let a, n > 0 else { return 0 }
+    if n < 8 {
+        var sum: Float = 0
+        for i in 0..<n { sum += a[i] }
+        return sum
+    }
+    if n <= 128 {
+        var r = (0..<8).map { a[$0] }
+        var i = 8
+        while i < n - (n % 8) {
+            for j in 0..<8 { r[j] += a[i + j] }
+            i += 8
+        }
+        var sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n { sum += a[i]; i += 1 }
+        return sum
+    }
+    var half = n / 2
+    half -= half % 8
+    return pairwiseSum(a, half) + pairwiseSum(a + half, n - half)
+}

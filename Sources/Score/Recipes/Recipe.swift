@@ -1,0 +1,115 @@
+import Foundation
+
+/// How cached tensors become one embedding per text (SPEC §7). The recipe builds vectors; evaluators only
+/// take vectors.
+///
+/// Stable names (only non-default parameters appear, in this order): `hs`, `hs(layer=12,pooling=mean)`,
+/// `rw`, `rw(layers=1-3-5,logits,pooling=mean)`, `moee-concat`, `moee-sum(alpha=0.5)`. `Recipe(name:)` parses
+/// them back. Codable as `{"kind": "moee-sum", "alpha": 0.5, "layer": -1, "pooling": "last", "layers": null,
+/// "softmax": true}` (every key but `kind` optional).
+///
+/// Standardisation (MoEE-concat, MoEE-sum): per dimension over all texts the task embeds, z = (x - mean) / std
+/// with the population std (ddof = 0, as sklearn's `StandardScaler`); a dimension with zero variance becomes 0
+/// (std treated as 1, sklearn's convention). Never per batch.
+public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case hs
+        case rw
+        case moeeConcat = "moee-concat"
+        case moeeSum = "moee-sum"
+    }
+
+    public var kind: Kind
+    /// HS layer (`output_hidden_states` numbering; -1 = final norm output).
+    public var layer: Int = -1
+    /// Pooling of both HS and RW.
+    public var pooling: Pooling = .last
+    /// RW decoder-layer indices, in the order to concatenate; nil = every MoE layer in layer order.
+    public var layers: [Int]?
+    /// RW: softmax over each layer's experts (true) or raw logits.
+    public var softmax: Bool = true
+    /// MoEE-sum weight of the RW similarity (>= 0).
+    public var alpha: Double = 1
+
+    public init(kind: Kind, layer: Int = -1, pooling: Pooling = .last, layers: [Int]? = nil, softmax: Bool = true,
+                alpha: Double = 1) {
+        self.kind = kind; self.layer = layer; self.pooling = pooling
+        self.layers = layers; self.softmax = softmax; self.alpha = alpha
+    }
+
+    public static let hs = Recipe(kind: .hs)
+    public static let rw = Recipe(kind: .rw)
+    public static let moeeConcat = Recipe(kind: .moeeConcat)
+    public static func moeeSum(alpha: Double) -> Recipe { Recipe(kind: .moeeSum, alpha: alpha) }
+
+    enum CodingKeys: String, CodingKey { case kind, layer, pooling, layers, softmax, alpha }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        layer = try container.decodeIfPresent(Int.self, forKey: .layer) ?? -1
+        pooling = try container.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .last
+        layers = try container.decodeIfPresent([Int].self, forKey: .layers)
+        softmax = try container.decodeIfPresent(Bool.self, forKey: .softmax) ?? true
+        alpha = try container.decodeIfPresent(Double.self, forKey: .alpha) ?? 1
+        try validate()
+    }
+
+    public func validate() throws {
+        guard alpha.isFinite, alpha >= 0 else { throw ScoreError.invalidRecipe("recipe \(name): alpha must be a finite number >= 0") }
+        if let layers, layers.isEmpty { throw ScoreError.invalidRecipe("recipe \(name): layers must not be empty") }
+    }
+
+    /// The stable name, e.g. `moee-sum(alpha=0.5)`.
+    public var name: String {
+        var parameters: [String] = []
+        let usesHS = kind != .rw, usesRW = kind != .hs
+        if usesHS && layer != -1 { parameters.append("layer=\(layer)") }
+        if usesRW, let layers { parameters.append("layers=" + layers.map(String.init).joined(separator: "-")) }
+        if usesRW && !softmax { parameters.append("logits") }
+        if pooling != .last { parameters.append("pooling=\(pooling.rawValue)") }
+        if kind == .moeeSum { parameters.append("alpha=\(Self.format(alpha))") }
+        return kind.rawValue + (parameters.isEmpty ? "" : "(" + parameters.joined(separator: ",") + ")")
+    }
+
+    public var description: String { name }
+
+    /// Shortest text that reads back to the same Double (`0.5`, `1`, `0.25`).
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+    }
+
+    /// Parses a stable name (`hs`, `rw(logits)`, `moee-sum(alpha=2)`, ...).
+    public init(name text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let head = trimmed.prefix { $0 != "(" }
+        guard let kind = Kind(rawValue: String(head)) else {
+            throw ScoreError.invalidRecipe("unknown recipe '\(text)' (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self.init(kind: kind)
+        var rest = trimmed.dropFirst(head.count)
+        if !rest.isEmpty {
+            guard rest.hasPrefix("("), rest.hasSuffix(")") else { throw ScoreError.invalidRecipe("recipe '\(text)': expected name(key=value,...)") }
+            rest = rest.dropFirst().dropLast()
+            for part in rest.split(separator: ",") {
+                let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                switch (pieces.first ?? "", pieces.count == 2 ? pieces[1] : nil) {
+                case ("logits", nil): softmax = false
+                case ("softmax", nil): softmax = true
+                case let ("layer", value?) where Int(value) != nil: layer = Int(value) ?? -1
+                case let ("pooling", value?) where Pooling(rawValue: value) != nil: pooling = Pooling(rawValue: value) ?? .last
+                case let ("alpha", value?) where Double(value) != nil: alpha = Double(value) ?? 1
+                case let ("layers", value?):
+                    let parsed = value.split(separator: "-").map { Int($0) }
+                    guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
+                        throw ScoreError.invalidRecipe("recipe '\(text)': layers must look like 0-1-2")
+                    }
+                    layers = parsed.compactMap { $0 }
+                default:
+                    throw ScoreError.invalidRecipe("recipe '\(text)': cannot read parameter '\(part)'")
+                }
+            }
+        }
+        try validate()
+    }
+}

@@ -1,1 +1,0 @@
-// The Store module. See DEVELOPERS.md for what it holds.

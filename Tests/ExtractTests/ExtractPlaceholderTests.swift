@@ -1,4 +1,0 @@
-import Testing
-@testable import Extract
-
-@Test func ExtractModuleBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Extract
+
+/// `inspect-model`'s summary of the real configs against their model cards (parameters include embeddings and
+/// lm_head, as the cards count them).
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct InspectModelTests {
+    struct Card: Sendable, CustomStringConvertible {
+        let path: String, total: Double, active: Double, layers: Int, experts: Int, topK: Int, moeLayers: Int
+        var description: String { path }
+    }
+
+    static let cards: [Card] = [
+        // OLMoE paper / card: 6.9B total, 1.3B active; 16 layers, 64 experts, top-8.
+        Card(path: "models/allenai--OLMoE-1B-7B-0924", total: 6.9, active: 1.3, layers: 16, experts: 64, topK: 8, moeLayers: 16),
+        // Qwen1.5-MoE-A2.7B card: 14.3B total, 2.7B activated; 60 experts + shared, top-4.
+        Card(path: "models/Qwen--Qwen1.5-MoE-A2.7B/config.reconstructed.json", total: 14.3, active: 2.7, layers: 24, experts: 60, topK: 4, moeLayers: 24),
+        // DeepSeekMoE 16B paper: 16.4B total, 2.8B activated; layer 0 dense, 64 routed + 2 shared, top-6.
+        Card(path: "models/deepseek-ai--deepseek-moe-16b-base", total: 16.4, active: 2.8, layers: 28, experts: 64, topK: 6, moeLayers: 27),
+        // Mixtral 8x7B: 46.7B total, 12.9B active.
+        Card(path: "models/mistralai--Mixtral-8x7B-v0.1", total: 46.7, active: 12.9, layers: 32, experts: 8, topK: 2, moeLayers: 32),
+        // Qwen3-30B-A3B card: 30.5B total, 3.3B activated; 48 layers, 128 experts, top-8.
+        Card(path: "models/Qwen--Qwen3-30B-A3B", total: 30.5, active: 3.3, layers: 48, experts: 128, topK: 8, moeLayers: 48),
+    ]
+
+    @Test(arguments: cards)
+    func parameterCountsMatchTheModelCard(_ card: Card) throws {
+        let summary = try ModelSummary.inspect(directory: SharedData.url(card.path))
+        let total = Double(summary.parameters.total) / 1e9, active = Double(summary.parameters.active) / 1e9
+        // Cards round to one decimal: within 0.05B of it (plus 1% for "~" figures).
+        #expect(abs(total - card.total) <= 0.05 + 0.01 * card.total, "total \(total)B")
+        #expect(abs(active - card.active) <= 0.05 + 0.01 * card.active, "active \(active)B")
+        #expect(summary.layers == card.layers && summary.experts == card.experts && summary.topK == card.topK)
+        #expect(summary.moeLayers.count == card.moeLayers)
+        #expect(summary.weightFileBytesByDType == nil)
+        #expect(summary.bytesByDType["BF16"] == summary.parameters.total * 2)
+    }
+
+    @Test func fixtureParameterCountEqualsItsWeightFile() throws {
+        for name in Fixtures.names {
+            let summary = try ModelSummary.inspect(directory: Fixtures.url(name))
+            #expect(summary.weightFileBytesByDType == ["F32": summary.parameters.total * 4], "\(name)")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Extract
+
+/// Loading checkpoints: dtypes, shards, the tensor-name mapping, and the errors for tensors that do not fit the config.
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct ModelLoadingTests {
+    private let fixture = Fixtures.url("qwen2moe-tiny")
+    private let input = ([[5, 17, 999, 3, 42], [0, 0, 8, 9, 10]], [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
+
+    /// A BF16 (or F16) checkpoint gives exactly what the F32 checkpoint holding the same rounded values gives:
+    /// the per-tile conversion path and the direct F32 path agree.
+    @Test(arguments: [TensorDType.bf16, .f16])
+    func halfPrecisionWeightsLoadAndMatchRoundedFloat32(_ dtype: TensorDType) throws {
+        let half = try CheckpointBuilder(), rounded = try CheckpointBuilder()
+        defer { half.remove(); rounded.remove() }
+        try half.copy(fixture: fixture) { CheckpointBuilder.converted($0, to: dtype) }
+        try rounded.copy(fixture: fixture) { try? CheckpointBuilder.rounded($0, through: dtype) }
+        let halfModel = try MoEModel.load(directory: half.directory)
+        #expect(halfModel.summary.weightFileBytesByDType == [dtype.rawValue: halfModel.summary.parameters.total * 2])
+        let a = try halfModel.forward(inputIDs: input.0, attentionMask: input.1)
+        let b = try MoEModel.load(directory: rounded.directory).forward(inputIDs: input.0, attentionMask: input.1)
+        let d = Fixtures.delta(a.hiddenStates[...], b.hiddenStates[...])
+        #expect(d.delta <= 1e-5 * max(1, d.scale), "\(dtype): \(d)")
+        #expect(a.routerLogits == b.routerLogits || Fixtures.delta(a.routerLogits[...], b.routerLogits[...]).delta <= 1e-5)
+    }
+
+    @Test func shardedCheckpointLoadsLikeSingleFile() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        try builder.copy(fixture: fixture)
+        try builder.shard()
+        let sharded = try MoEModel.load(directory: builder.directory).forward(inputIDs: input.0, attentionMask: input.1)
+        let single = try MoEModel.load(directory: fixture).forward(inputIDs: input.0, attentionMask: input.1)
+        #expect(sharded.hiddenStates == single.hiddenStates)
+    }
+
+    @Test func missingUnexpectedAndMisshapenTensorsAreAllListed() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        let dropped = "model.layers.1.mlp.experts.3.up_proj.weight"
+        let reshaped = "model.layers.0.self_attn.q_proj.bias"
+        try builder.copy(fixture: fixture, edit: { entry in
+            if entry.name == dropped { return nil }
+            if entry.name == reshaped { return .init(name: entry.name, floats: [0, 0], shape: [2]) }
+            return entry
+        }, extra: [.init(name: "model.layers.0.mlp.extra.weight", floats: [1], shape: [1])])
+        do {
+            _ = try MoEModel.load(directory: builder.directory)
+            Issue.record("expected a tensor-set error")
+        } catch let error as CheckpointError {
+            guard case let .tensorSet(missing, unexpected, wrongShape) = error else { Issue.record("\(error)"); return }
+            #expect(missing == [dropped])
+            #expect(unexpected == ["model.layers.0.mlp.extra.weight"])
+            #expect(wrongShape.count == 1 && wrongShape[0].contains(reshaped))
+        }
+    }
+
+    @Test func lmHeadIsNeverLoadedAndMayBeAbsent() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        try builder.copy(fixture: fixture) { $0.name == "lm_head.weight" ? nil : $0 }
+        let model = try MoEModel.load(directory: builder.directory)
+        #expect(model.spec.layerCount == 3)
+    }
+
+    @Test func missingFilesAreNamed() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        #expect(throws: CheckpointError.self) { try MoEModel.load(directory: builder.directory) }
+        try builder.copy(fixture: fixture)
+        try FileManager.default.removeItem(at: builder.url("model.safetensors"))
+        do { _ = try MoEModel.load(directory: builder.directory) } catch {
+            #expect("\(error)".contains("no weights"))
+        }
+    }
+
+    @Test func fingerprintIsStableAndSeesWeightChanges() throws {
+        let a = try MoEModel.load(directory: fixture).fingerprint
+        #expect(a == (try MoEModel.load(directory: fixture).fingerprint))
+        #expect(a.count == 64)
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        try builder.copy(fixture: fixture) { entry in
+            entry.name == "lm_head.weight" ? .init(name: entry.name, dtype: entry.dtype, shape: entry.shape,
+                                                   data: Data(repeating: 1, count: entry.data.count)) : entry
+        }
+        #expect(try MoEModel.load(directory: builder.directory).fingerprint != a)
+    }
+
+    @Test func shaGivesTheStandardDigest() {
+        var hash = SHA256()
+        hash.update("abc")
+        #expect(hash.finalize() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256()
+        long.update(Array(repeating: UInt8(ascii: "a"), count: 1000))
+        #expect(long.finalize() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Score
-
-@Test func ScoreModuleBuilds() { #expect(Bool(true)) }
