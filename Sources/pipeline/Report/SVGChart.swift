@@ -10,7 +10,7 @@ enum SVGChart {
     }
 
     /// Colour-blind-safe palette (Okabe-Ito).
-    static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
 
     static let width = 760.0, height = 420.0
     static let left = 64.0, right = 20.0, top = 48.0, bottom = 96.0

@@ -205,6 +205,6 @@ enum ResultJSON {
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return data }
         object["moee"] = ["model": model.name, "model_variant": model.variant, "model_fingerprint": model.fingerprint,
                           "prompt": prompt.name, "prompt_specification": prompt.specification, "recipe": recipe]
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The pipeline end to end on the committed demo (no ../shared needed): the demo itself, SIGKILL during
+/// extract, a store missing records, and shard stores merged.
+@Suite(.serialized) struct EndToEndTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    /// A copy of the demo manifest with absolute paths, its own store and output.
+    func manifest(_ name: String, store: String? = nil) throws -> String {
+        let demo = SharedData.repository("demo")
+        let json = """
+            {"store": "\(store ?? "\(name)/cache.sqlite")", "output": "\(name)",
+             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": 2048}],
+             "prompts": ["none", "prompteol"],
+             "tasks": {"root": "\(demo.appendingPathComponent("tasks").path)",
+                       "types": ["STS", "Summarization", "PairClassification", "Reranking", "Classification", "Clustering"]},
+             "recipes": [{"recipe": "hs", "pooling": ["last", "mean"]}, "rw", "moee-concat",
+                         {"recipe": "moee-sum", "alpha": [0, 0.5, 1, 2]}]}
+            """
+        let file = folder.appendingPathComponent("\(name).json")
+        try Data(json.utf8).write(to: file)
+        return file.path
+    }
+
+    func summary(_ name: String) throws -> String {
+        try String(contentsOf: folder.appendingPathComponent("\(name)/summary.csv"), encoding: .utf8)
+    }
+
+    func run(_ arguments: [String]) throws -> PipelineProcess.Result {
+        try PipelineProcess.run(arguments, in: folder)
+    }
+
+    @Test func demoRunsFromAnotherDirectoryAndSaysTheWeightsAreRandom() throws {
+        let result = try PipelineProcess.run(["demo"], environment: ["MOEE_DEMO_OUT": folder.appendingPathComponent("demo").path],
+                                             in: FileManager.default.temporaryDirectory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("| Model | Prompt | Recipe | Class. | Clust. | PairClass. | Rerank. | STS | Summ. | Avg. |"))
+        #expect(result.stdout.contains("RANDOM weights"))
+        let csv = try summary("demo")
+        #expect(csv.split(separator: "\n").count == 1 + 2 * 9)  // header + 2 prompts x 9 grid points
+    }
+
+    @Test func killedExtractResumesToTheSameScores() throws {
+        let reference = try manifest("reference")
+        #expect(try run(["run", reference]).status == 0)
+
+        let killed = try manifest("killed")
+        for delay in [0.3, 0.8] {
+            let process = Process()
+            process.executableURL = PipelineProcess.executable
+            process.arguments = ["extract", killed]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let verify = try run(["store", "verify", folder.appendingPathComponent("killed/cache.sqlite").path])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(try run(["run", killed]).status == 0)
+        #expect(try summary("killed") == summary("reference"))
+    }
+
+    @Test func scoreOnAStoreMissingRecordsSaysWhichAndScoresNothing() throws {
+        let half = try manifest("half")
+        #expect(try run(["extract", half, "--shard", "0/2"]).status == 0)
+        let result = try run(["score", half])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("model demo, prompt none, task STSBenchmark:"))
+        #expect(result.stderr.contains("texts missing"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("half/summary.csv").path))
+    }
+
+    @Test func mergedShardsScoreLikeTheUnshardedRun() throws {
+        let whole = try manifest("whole")
+        #expect(try run(["run", whole]).status == 0)
+        let a = try manifest("a"), b = try manifest("b")
+        #expect(try run(["extract", a, "--shard", "0/2"]).status == 0)
+        #expect(try run(["extract", b, "--shard", "1/2"]).status == 0)
+        let merged = try manifest("merged")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("merged"), withIntermediateDirectories: true)
+        let merge = try run(["store", "merge", folder.appendingPathComponent("merged/cache.sqlite").path,
+                             folder.appendingPathComponent("a/cache.sqlite").path,
+                             folder.appendingPathComponent("b/cache.sqlite").path])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        #expect(try run(["score", merged]).status == 0)
+        #expect(try summary("merged") == summary("whole"))
+    }
+}
