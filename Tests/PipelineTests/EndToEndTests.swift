@@ -13,11 +13,11 @@ import TestSupport
     }
 
     /// A copy of the demo manifest with absolute paths, its own store and output.
-    func manifest(_ name: String, store: String? = nil) throws -> String {
+    func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048) throws -> String {
         let demo = SharedData.repository("demo")
         let json = """
             {"store": "\(store ?? "\(name)/cache.sqlite")", "output": "\(name)",
-             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": 2048}],
+             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": \(tokenBudget)}],
              "prompts": ["none", "prompteol"],
              "tasks": {"root": "\(demo.appendingPathComponent("tasks").path)",
                        "types": ["STS", "Summarization", "PairClassification", "Reranking", "Classification", "Clustering"]},
@@ -61,11 +61,40 @@ import TestSupport
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "extract finished before the kill at \(delay) s")
         }
         let verify = try run(["store", "verify", folder.appendingPathComponent("killed/cache.sqlite").path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(try run(["run", killed]).status == 0)
         #expect(try summary("killed") == summary("reference"))
+    }
+
+    @Test func ctrlCFinishesTheBatchInFlightExits130AndARerunResumes() throws {
+        let interrupted = try manifest("interrupted", tokenBudget: 64)  // many small batches
+        let process = Process()
+        process.executableURL = PipelineProcess.executable
+        process.arguments = ["extract", interrupted]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        // Interrupt once the model is loaded: the Ctrl-C handler is installed by then, and hundreds of batches remain.
+        var stderr = ""
+        let reader = errors.fileHandleForReading
+        while !stderr.contains("model loaded") {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            stderr += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGINT)
+        stderr += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("rerun the same command to resume"))
+        let rerun = try run(["extract", interrupted])
+        #expect(rerun.status == 0)
+        #expect(rerun.stderr.contains("already cached"))
+        #expect(!rerun.stderr.contains(" 0 already cached"))
+        #expect(try run(["store", "verify", folder.appendingPathComponent("interrupted/cache.sqlite").path]).status == 0)
     }
 
     @Test func scoreOnAStoreMissingRecordsSaysWhichAndScoresNothing() throws {

@@ -13,6 +13,12 @@ enum Interruption {
     /// Installs the handler; call once before the long loop.
     static func install() {
         interruptCount.store(0, ordering: .relaxed)
+        // A launcher may have blocked SIGINT (the mask is inherited across exec): unblock it, or Ctrl-C would be
+        // held until exit and never stop the loop.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             if interruptCount.add(1, ordering: .relaxed).newValue >= 2 {
                 _exit(Interruption.exitStatus)
