@@ -48,9 +48,13 @@ public enum PipelineProcess {
         return SharedData.repositoryRoot.appendingPathComponent(".build/debug/pipeline")
     }
 
+    /// A child that exits before reading all its stdin must not kill the test process with SIGPIPE.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// Runs `pipeline ARGUMENTS` with optional standard input and waits for it.
     public static func run(_ arguments: [String], stdin: String? = nil,
                            environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+        _ = ignoreBrokenPipes
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -61,18 +65,46 @@ public enum PipelineProcess {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        let errData = LockedData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        // Feed stdin and drain both pipes on their own threads, so a chatty child never blocks on a full pipe.
+        // Raw read(2)/write(2) with EINTR retries: Foundation's readDataToEndOfFile traps on EINTR.
+        let outData = LockedData(), errData = LockedData()
+        let group = DispatchGroup()
+        for (pipe, sink) in [(out, outData), (err, errData)] {
+            let fd = pipe.fileHandleForReading.fileDescriptor
+            DispatchQueue.global().async(group: group) { sink.set(readAll(fd)) }
+        }
+        let writer = input.fileHandleForWriting
+        let bytes = Array((stdin ?? "").utf8)
+        DispatchQueue.global().async(group: group) {
+            writeAll(writer.fileDescriptor, bytes)
+            try? writer.close()  // through FileHandle, so its deinit does not close the descriptor again
+        }
+        group.wait()
         process.waitUntilExit()
-        while !errData.isSet { usleep(1000) }
         return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
+                      stdout: String(decoding: outData.value, as: UTF8.self),
                       stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+}
+
+private func readAll(_ fd: Int32) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 { data.append(contentsOf: buffer[0..<n]); continue }
+        if n < 0 && errno == EINTR { continue }
+        return data
+    }
+}
+
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+        if n > 0 { offset += n; continue }
+        if n < 0 && errno == EINTR { continue }
+        return  // the child closed its stdin early (EPIPE): nothing more to deliver
     }
 }
 
@@ -80,6 +112,5 @@ private final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data: Data?
     func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
     var value: Data { lock.withLock { data ?? Data() } }
 }

@@ -18,12 +18,25 @@ struct ModelLoadingTests {
         try half.copy(fixture: fixture) { CheckpointBuilder.converted($0, to: dtype) }
         try rounded.copy(fixture: fixture) { try? CheckpointBuilder.rounded($0, through: dtype) }
         let halfModel = try MoEModel.load(directory: half.directory)
+        #expect(halfModel.weightDType == dtype.rawValue)
         #expect(halfModel.summary.weightFileBytesByDType == [dtype.rawValue: halfModel.summary.parameters.total * 2])
         let a = try halfModel.forward(inputIDs: input.0, attentionMask: input.1)
         let b = try MoEModel.load(directory: rounded.directory).forward(inputIDs: input.0, attentionMask: input.1)
         let d = Fixtures.delta(a.hiddenStates[...], b.hiddenStates[...])
         #expect(d.delta <= 1e-5 * max(1, d.scale), "\(dtype): \(d)")
         #expect(a.routerLogits == b.routerLogits || Fixtures.delta(a.routerLogits[...], b.routerLogits[...]).delta <= 1e-5)
+    }
+
+    /// The name mapping of each architecture consumes every fixture tensor except lm_head, with the right shapes.
+    @Test(arguments: zip(Fixtures.names, [102, 117, 96, 102, 80]))
+    func everyFixtureTensorIsConsumed(_ name: String, _ count: Int) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.url(name))
+        #expect(checkpoint.tensorNames.count == count)
+        let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: "config.json")
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+        let lmHead = checkpoint.info("lm_head.weight")?.byteRange.count ?? 0
+        #expect(weights.usedBytes == checkpoint.bytesByDType.values.reduce(0, +) - lmHead)
+        #expect(weights.layers.count == 3)
     }
 
     @Test func shardedCheckpointLoadsLikeSingleFile() throws {
@@ -96,5 +109,26 @@ struct ModelLoadingTests {
         var long = SHA256()
         long.update(Array(repeating: UInt8(ascii: "a"), count: 1000))
         #expect(long.finalize() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}
+
+/// OLMoE's `clip_qkv` (null in the fixture): a loose clip changes nothing, a tight one changes the output.
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct ClipQKVTests {
+    @Test func clipIsAppliedWhenConfigured() throws {
+        let ids = [[5, 17, 999, 3, 42]], mask = [[1, 1, 1, 1, 1]]
+        let plain = try MoEModel.load(directory: Fixtures.url("olmoe-tiny")).forward(inputIDs: ids, attentionMask: mask)
+        var outputs: [Double: ForwardOutput] = [:]
+        for clip in [1e6, 0.05] {
+            let builder = try CheckpointBuilder()
+            defer { builder.remove() }
+            try builder.copy(fixture: Fixtures.url("olmoe-tiny"), config: { $0["clip_qkv"] = clip })
+            let model = try MoEModel.load(directory: builder.directory)
+            #expect(model.spec.attention.clipQKV == Float(clip))
+            outputs[clip] = try model.forward(inputIDs: ids, attentionMask: mask)
+        }
+        #expect(outputs[1e6]?.hiddenStates == plain.hiddenStates)
+        let tight = try #require(outputs[0.05])
+        #expect(Fixtures.delta(tight.hiddenStates[...], plain.hiddenStates[...]).delta > 1e-3)
     }
 }

@@ -55,6 +55,24 @@ struct PooledEmbeddingTests {
         #expect(Fixtures.withinBar(Fixtures.delta(pooled.lastToken.routerLogits[e..<(2 * e)], lastRouter)))
     }
 
+    @Test func streamingBatchesCoverEveryTextOnceWithTheSameVectors() throws {
+        let model = try MoEModel.load(directory: Fixtures.url("qwen3moe-tiny"))
+        let all = try model.pooledEmbeddings(sequences: Self.texts, tokenBudget: 25)
+        var seen: [Int] = []
+        try model.forEachPooledBatch(sequences: Self.texts, tokenBudget: 25) { indices, outputs in
+            #expect(indices.map { Self.texts[$0].count }.reduce(0, +) <= 25 || indices.count == 1)
+            for (index, output) in zip(indices, outputs) { #expect(output == all[index]) }
+            seen += indices
+        }
+        #expect(seen.sorted() == Array(Self.texts.indices))
+        struct Stop: Error {}
+        var calls = 0
+        #expect(throws: Stop.self) {
+            try model.forEachPooledBatch(sequences: Self.texts, tokenBudget: 25) { _, _ in calls += 1; throw Stop() }
+        }
+        #expect(calls == 1)
+    }
+
     @Test func batchesRespectTheBudgetAndGroupByLength() {
         let batches = planBatches(lengths: [3, 10, 1, 7, 10, 2], tokenBudget: 12)
         #expect(batches == [[1], [4], [3, 0, 5], [2]])
@@ -104,5 +122,33 @@ struct PooledEmbeddingTests {
         #expect(!huge.fits && huge.description.contains("needed"))
         #expect(throws: ForwardError.self) { try model.pooledEmbeddings(sequences: [[1]], tokenBudget: 1 << 36) }
         #expect(!model.memoryRequirement(tokenBudget: Int.max, longestSequence: 1).fits)
+    }
+}
+
+@Suite struct ForwardInputTests {
+    @Test func missingMaskMeansEveryTokenIsReal() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("moee-in-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(#"{"input_ids": [[1, 2, 3], [4, 5, 6]]}"#.utf8).write(to: url)
+        let input = try ForwardInput.read(url)
+        #expect(input.attentionMask == [[1, 1, 1], [1, 1, 1]])
+        try Data(#"{"input_ids": [[1, 2.5]]}"#.utf8).write(to: url)
+        do { _ = try ForwardInput.read(url); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains(url.path) && "\(error)".contains("input_ids"))
+        }
+    }
+}
+
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct SlidingWindowTests {
+    @Test func sequencesLongerThanMixtralsWindowAreRefused() throws {
+        let builder = try CheckpointBuilder()
+        defer { builder.remove() }
+        try builder.copy(fixture: Fixtures.url("mixtral-tiny"), config: { $0["sliding_window"] = 4 })
+        let model = try MoEModel.load(directory: builder.directory)
+        #expect(try model.pooledEmbeddings(sequences: [[1, 2, 3, 4]], tokenBudget: 8).count == 1)
+        #expect(throws: ForwardError.sequenceTooLong(sequence: 0, length: 5, limit: 4, what: "sliding_window")) {
+            try model.pooledEmbeddings(sequences: [[1, 2, 3, 4, 5]], tokenBudget: 8)
+        }
     }
 }

@@ -104,3 +104,27 @@ struct VocabMergesTests {
         #expect(qwen3.encode(text) == qwen15.encode(text))
     }
 }
+
+/// llama.cpp's tokenizer test vectors (ids from the Hugging Face tokenizer, no special tokens) for the two
+/// vocabularies we ship: `qwen2` (= Qwen1.5) and `deepseek-llm` (= DeepSeekMoE), both llama.cpp snapshots.
+@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+struct LlamaCppVectorTests {
+    @Test(arguments: [("c392e50", "qwen2", "Qwen--Qwen1.5-MoE-A2.7B"), ("0c1e570", "qwen2", "Qwen--Qwen1.5-MoE-A2.7B"),
+                      ("c392e50", "deepseek-llm", "deepseek-ai--deepseek-moe-16b-base"),
+                      ("0c1e570", "deepseek-llm", "deepseek-ai--deepseek-moe-16b-base")])
+    func vectorsMatch(snapshot: String, vocabulary: String, model: String) throws {
+        let base = SharedData.url("fixtures/tokenizers/llama.cpp/\(snapshot)/ggml-vocab-\(vocabulary).gguf")
+        let input = try String(contentsOf: URL(fileURLWithPath: base.path + ".inp"), encoding: .utf8)
+        let output = try String(contentsOf: URL(fileURLWithPath: base.path + ".out"), encoding: .utf8)
+        var texts = input.components(separatedBy: "\n__ggml_vocab_test__\n")
+        texts.removeLast()
+        var expected = output.components(separatedBy: "\n")
+        expected.removeLast()
+        try #require(texts.count == expected.count && texts.count >= 40)
+        let tokenizer = try SharedTokenizers.load(model)
+        for (text, line) in zip(texts, expected) {
+            let ids = line.split(separator: " ").compactMap { Int($0) }
+            #expect(tokenizer.encode(text, addSpecialTokens: false) == ids, "\(String(reflecting: text))")
+        }
+    }
+}

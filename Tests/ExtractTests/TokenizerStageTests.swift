@@ -114,3 +114,50 @@ struct RealPatternTests {
         }
     }
 }
+
+/// The line format of `pipeline tokenize`: one JSON string per line.
+@Suite struct JSONLinesIOTests {
+    @Test func linesHoldJSONStrings() throws {
+        #expect(try JSONLinesIO.text(ofJSONLine: Array("\"a\\tb\"\r".utf8)[...], number: 1) == "a\tb")
+        // A raw U+FEFF at the start of the text is kept (Foundation's decoders drop it).
+        let bom = try JSONLinesIO.text(ofJSONLine: Array("\"\u{FEFF}x\"".utf8)[...], number: 1)
+        #expect(Array(bom.unicodeScalars) == ["\u{FEFF}", "x"])
+        #expect(JSONLinesIO.jsonArray([1, 22, 333]) == "[1,22,333]")
+        #expect(JSONLinesIO.jsonArray([]) == "[]")
+    }
+
+    @Test func badLinesNameTheLine() {
+        let cases: [([UInt8], String)] = [
+            ([0x22, 0xFF, 0x22], "invalid UTF-8"), (Array("  ".utf8), "empty line"), (Array("[\"a\"]".utf8), "an array"),
+            (Array("\"a\\ud800\"".utf8), "lone surrogate"), (Array("\"a".utf8), "unterminated"),
+        ]
+        for (bytes, fragment) in cases {
+            do {
+                _ = try JSONLinesIO.text(ofJSONLine: bytes[...], number: 7)
+                Issue.record("accepted \(bytes)")
+            } catch {
+                #expect(error.line == 7)
+                #expect(error.description.contains(fragment), "\(error)")
+            }
+        }
+    }
+}
+
+/// The hand-written GPT-2 and Qwen2 scanners against ICU running the same regexes, on random mixed text.
+@Suite struct ScannerPatternTests {
+    static let alphabet: [Unicode.Scalar] = ["a", "Z", "s", "S", "t", "r", "e", "v", "l", "d", "m", "'", " ", " ", "\t",
+                                             "\r", "\n", "\u{B}", "\u{85}", "\u{A0}", "\u{3000}", "1", "٣", "½", "Ⅻ", ".",
+                                             "!", "-", "é", "\u{301}", "你", "😀", "\u{17F}", "_", "\u{0}", "\u{200B}"]
+
+    static func check(_ scanner: some ScalarPattern, _ regex: String) throws {
+        let icu = try ICUPattern(regex)
+        var generator = SplitMix(seed: 7)
+        for _ in 0..<2000 {
+            let text = (0..<Int(generator.next() % 16)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            #expect(scanner.matches(in: text) == icu.matches(in: text), "\(String(String.UnicodeScalarView(text)).debugDescription)")
+        }
+    }
+
+    @Test func gpt2ScannerAgreesWithICU() throws { try Self.check(GPT2Pattern(), GPT2Pattern.source) }
+    @Test func qwen2ScannerAgreesWithICU() throws { try Self.check(Qwen2Pattern(), Qwen2Pattern.source) }
+}

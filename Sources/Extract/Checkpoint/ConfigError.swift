@@ -8,7 +8,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .invalidJSON(file, reason):
-            return "\(file): not a usable config: \(reason)"
+            return "\(file): invalid JSON: \(reason)"
         case let .badValue(file, key, reason):
             return "\(file): key '\(key)': \(reason)"
         case let .unsupportedModelType(file, found, supported):

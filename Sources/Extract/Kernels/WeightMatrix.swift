@@ -29,7 +29,7 @@ public struct WeightMatrix: @unchecked Sendable {
 /// `y (n, out) = x (n, in) · Wᵀ`, the one matmul of the forward pass.
 ///
 /// `ldx`/`ldy` are the row strides of x and y (to read or write a column slice of a wider buffer).
-/// `scratch` receives converted tiles of non-float32 weights; it must hold at least `weight.cols` floats.
+/// `scratch` receives converted tiles of non-float32 weights (grown to one row if smaller).
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatrix,
             into y: UnsafeMutablePointer<Float>, ldy: Int, scratch: FloatBuffer) {
     guard n > 0, weight.rows > 0 else { return }
@@ -38,6 +38,7 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
                     1, x, Int32(ldx), w, Int32(weight.cols), 0, y, Int32(ldy))
         return
     }
+    scratch.reserve(weight.cols)  // run states size it for every matrix; this only guards a new caller
     let tileRows = max(1, min(weight.rows, scratch.count / weight.cols))
     var start = 0
     while start < weight.rows {

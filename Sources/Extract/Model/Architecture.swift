@@ -59,9 +59,10 @@ extension Architecture {
 
 /// The one `model_type` table: which architecture file handles a checkpoint.
 enum Architectures {
-    static var all: [any Architecture.Type] { [
-        OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
-        MixtralArchitecture.self, Qwen3MoeArchitecture.self] }
+    static var all: [any Architecture.Type] {
+        [OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
+         MixtralArchitecture.self, Qwen3MoeArchitecture.self]
+    }
 
     static var supportedTypes: [String] { all.map { $0.modelType } }
 

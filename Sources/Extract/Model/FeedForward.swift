@@ -45,12 +45,11 @@ extension ForwardPass {
         var starts = [Int](repeating: 0, count: experts + 1)
         for e in 0..<experts { starts[e + 1] = starts[e] + counts[e] }
         var fill = starts
-        var tokenOf = [Int](repeating: 0, count: n * k)
-        var weightOf = [Float](repeating: 0, count: n * k)
+        state.reserveRouting(n * k)
         for slot in 0..<(n * k) {
             let e = state.chosen[slot]
-            tokenOf[fill[e]] = slot / k
-            weightOf[fill[e]] = state.chosenWeights[slot]
+            state.tokenOf[fill[e]] = slot / k
+            state.weightOf[fill[e]] = state.chosenWeights[slot]
             fill[e] += 1
         }
 
@@ -59,11 +58,11 @@ extension ForwardPass {
         for e in 0..<experts where counts[e] > 0 {
             let members = starts[e]..<starts[e + 1]
             for (r, slot) in members.enumerated() {
-                (gathered + r * h).update(from: input + tokenOf[slot] * h, count: h)
+                (gathered + r * h).update(from: input + state.tokenOf[slot] * h, count: h)
             }
             gatedMLP(w.experts[e], input: gathered, rows: counts[e], state: state, into: expertOut)
             for (r, slot) in members.enumerated() {
-                let target = out + tokenOf[slot] * h, source = expertOut + r * h, weight = weightOf[slot]
+                let target = out + state.tokenOf[slot] * h, source = expertOut + r * h, weight = state.weightOf[slot]
                 for i in 0..<h { target[i] += weight * source[i] }
             }
         }

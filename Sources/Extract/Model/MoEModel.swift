@@ -20,8 +20,13 @@ public final class MoEModel: @unchecked Sendable {
     public var routerLayers: [Int] { spec.moeLayers }
     /// Number of hidden-state entries (L + 1).
     public var hiddenStateCount: Int { spec.layerCount + 1 }
-    /// Bytes of the weight files.
+    /// The dtype holding most weight bytes ("BF16", "F16", "F32"): the model's variant for cache keys.
+    public var weightDType: String {
+        (summary.weightFileBytesByDType ?? [:]).max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
+    }
+    /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
+    private let checkMemory: Bool
 
     private let checkpoint: Checkpoint
     private let pass: ForwardPass
@@ -31,7 +36,8 @@ public final class MoEModel: @unchecked Sendable {
     public struct Options: Sendable {
         /// OpenBLAS threads; nil = one per core.
         public var threads: Int?
-        /// Refuse to load when the weights alone exceed physical memory.
+        /// Refuse to load (and to run a batch) when weights plus activations exceed physical memory. Turning it off
+        /// lets the kernel page memory-mapped weights from disk: correct, but every batch rereads them.
         public var checkMemory: Bool
         public init(threads: Int? = nil, checkMemory: Bool = true) {
             self.threads = threads
@@ -51,12 +57,14 @@ public final class MoEModel: @unchecked Sendable {
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
         self.checkpoint = checkpoint
         self.spec = spec
-        weightBytes = checkpoint.weightBytes
-        if options.checkMemory {
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+        weightBytes = weights.usedBytes
+        checkMemory = options.checkMemory
+        if checkMemory {
             let requirement = MemoryRequirement(spec: spec, weightBytes: weightBytes, tokenBudget: 1, longestSequence: 1)
             guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
         }
-        pass = ForwardPass(spec: spec, weights: try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint))
+        pass = ForwardPass(spec: spec, weights: weights)
         var summary = ModelSummary(spec: spec, reference: architecture.reference)
         summary.weightFileBytesByDType = checkpoint.bytesByDType
         self.summary = summary
@@ -111,10 +119,10 @@ public final class MoEModel: @unchecked Sendable {
             guard inputIDs[r].count == t, attentionMask[r].count == t else {
                 throw ForwardError.shapeMismatch("row \(r) has \(inputIDs[r].count) ids and \(attentionMask[r].count) mask values; every row needs \(t)")
             }
-            var sequence: [Int] = [], where_: [Int] = []
+            var sequence: [Int] = [], realColumns: [Int] = []
             for c in 0..<t {
                 switch attentionMask[r][c] {
-                case 1: sequence.append(inputIDs[r][c]); where_.append(c)
+                case 1: sequence.append(inputIDs[r][c]); realColumns.append(c)
                 case 0: break
                 case let value: throw ForwardError.badMaskValue(row: r, column: c, value: value)
                 }
@@ -122,7 +130,7 @@ public final class MoEModel: @unchecked Sendable {
             if !sequence.isEmpty {
                 sequences.append(sequence)
                 rows.append(r)
-                columns.append(where_)
+                columns.append(realColumns)
             }
         }
         let h = spec.hiddenSize, e = spec.expertCount, layerCount = spec.layerCount
@@ -139,6 +147,9 @@ public final class MoEModel: @unchecked Sendable {
         } catch let ForwardError.sequenceTooLong(s, length, limit, what) {
             throw ForwardError.sequenceTooLong(sequence: rows[s], length: length, limit: limit, what: what)
         }
+        let requirement = memoryRequirement(tokenBudget: sequences.reduce(0) { $0 + $1.count },
+                                            longestSequence: sequences.map(\.count).max() ?? 0)
+        guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
         // Packed row -> flat (b, t) index of the padded layout.
         var destination: [Int] = []
         for (s, r) in rows.enumerated() { destination += columns[s].map { r * t + $0 } }
@@ -169,24 +180,32 @@ public final class MoEModel: @unchecked Sendable {
     /// number of sequences finished after each batch. Refuses, before any work, input that `validate` refuses and a
     /// budget whose activations with the weights would not fit in physical memory.
     public func pooledEmbeddings(sequences: [[Int]], tokenBudget: Int, progress: ((Int) -> Void)? = nil) throws -> [PooledOutput] {
+        var results = [PooledOutput?](repeating: nil, count: sequences.count)
+        var done = 0
+        try forEachPooledBatch(sequences: sequences, tokenBudget: tokenBudget) { indices, outputs in
+            for (index, output) in zip(indices, outputs) { results[index] = output }
+            done += indices.count
+            progress?(done)
+        }
+        return results.compactMap { $0 }
+    }
+
+    /// The streaming form of `pooledEmbeddings`: hands each finished batch (input indices and their outputs) to
+    /// `body` as soon as it is computed, so a caller can commit it (e.g. one store transaction per batch) and lose at
+    /// most the batch in flight. An error thrown by `body` stops the run.
+    public func forEachPooledBatch(sequences: [[Int]], tokenBudget: Int,
+                                   _ body: (_ indices: [Int], _ outputs: [PooledOutput]) throws -> Void) throws {
         guard tokenBudget >= 1 else { throw ForwardError.badTokenBudget(tokenBudget) }
         try validate(sequences)
         let lengths = sequences.map(\.count)
         let longest = lengths.max() ?? 0
         let requirement = memoryRequirement(tokenBudget: max(tokenBudget, longest), longestSequence: longest)
-        guard requirement.fits else { throw ForwardError.insufficientMemory(requirement) }
-        var results = [PooledOutput?](repeating: nil, count: sequences.count)
-        var done = 0
+        guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
         for members in planBatches(lengths: lengths, tokenBudget: tokenBudget) {
             let batch = PackedBatch(sequences: members.map { sequences[$0] })
             let collector = PoolingCollector(batch: batch, spec: spec)
-            lock.lock()
-            pass.forward(batch, state: state, capture: collector.sink)
-            lock.unlock()
-            for (position, index) in members.enumerated() { results[index] = collector.outputs[position] }
-            done += members.count
-            progress?(done)
+            lock.withLock { pass.forward(batch, state: state, capture: collector.sink) }
+            try body(members, collector.outputs)
         }
-        return results.compactMap { $0 }
     }
 }

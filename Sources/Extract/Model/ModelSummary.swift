@@ -76,6 +76,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var bytesByDType: [String: Int]
     /// Bytes per dtype actually present in the weight files (nil when inspected from config.json alone).
     public var weightFileBytesByDType: [String: Int]?
+    /// Activation memory of one batch of `referenceBatchTokens` packed tokens (longest sequence 512).
+    public var activationBytes: Int
+    public static let referenceBatchTokens = 4096
 
     init(spec: ModelSpec, reference: String) {
         modelType = spec.modelType
@@ -104,6 +107,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         declaredDType = spec.declaredDType
         parameters = ParameterCount(spec: spec)
         bytesByDType = ["F32": parameters.total * 4, "BF16": parameters.total * 2, "F16": parameters.total * 2]
+        activationBytes = MemoryRequirement(spec: spec, weightBytes: 0, tokenBudget: Self.referenceBatchTokens,
+                                            longestSequence: min(512, spec.maxPositions)).activationBytes
     }
 
     /// Reads and validates `DIR/config.json` only: works on folders without weights. `path` may also name a config
@@ -144,6 +149,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         if let files = weightFileBytesByDType {
             lines.append("weight files: " + files.keys.sorted().map { "\($0) \(gib(files[$0] ?? 0))" }.joined(separator: ", "))
         }
+        let weights = weightFileBytesByDType.map { $0.values.reduce(0, +) } ?? bytesByDType["BF16"] ?? 0
+        lines.append("memory to run: weights \(gib(weights))\(weightFileBytesByDType == nil ? " (as BF16)" : "") memory-mapped"
+            + " + activations \(gib(activationBytes)) per \(Self.referenceBatchTokens)-token batch"
+            + " (physical: \(gib(Int(clamping: ProcessInfo.processInfo.physicalMemory))))")
         return lines.joined(separator: "\n")
     }
 

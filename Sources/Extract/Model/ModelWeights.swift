@@ -42,6 +42,8 @@ struct ModelWeights {
     var embedding: WeightMatrix  // (V, H)
     var layers: [LayerWeights]
     var finalNorm: [Float]
+    /// Bytes of the checkpoint tensors the forward pass reads (lm_head excluded): what must stay resident.
+    var usedBytes: Int
 }
 
 /// Looks weights up by Hugging Face name and collects every problem (missing, wrong shape, unexpected) so the
@@ -50,6 +52,7 @@ struct WeightLoader {
     let checkpoint: Checkpoint
     let architecture: any Architecture.Type
     private(set) var consumed: Set<String> = []
+    private(set) var usedBytes = 0
     private(set) var missing: [String] = []
     private(set) var wrongShape: [String] = []
     private(set) var badType: [(name: String, dtype: String)] = []
@@ -79,6 +82,7 @@ struct WeightLoader {
             badType.append((name, info.dtype.rawValue))
             return nil
         }
+        usedBytes += info.byteRange.count
         return (file, info)
     }
 
@@ -150,7 +154,7 @@ extension ModelWeights {
         guard let embedding, let finalNorm, layers.count == spec.layerCount else {
             throw CheckpointError.tensorSet(missing: ["(incomplete layer set)"], unexpected: [], wrongShape: [])
         }
-        return ModelWeights(embedding: embedding, layers: layers, finalNorm: finalNorm)
+        return ModelWeights(embedding: embedding, layers: layers, finalNorm: finalNorm, usedBytes: loader.usedBytes)
     }
 
     private static func loadAttention(_ loader: inout WeightLoader, spec: ModelSpec, layer l: Int) -> AttentionWeights? {

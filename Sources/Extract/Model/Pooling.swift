@@ -1,5 +1,5 @@
 /// One sequence's vectors pooled over its tokens, for the store.
-public struct PooledVectors: Sendable, Equatable {
+public struct PooledVectors: Sendable, Equatable, Codable {
     /// `[(L+1) * H]`: every hidden-state entry (HF convention), concatenated.
     public var hiddenStates: [Float]
     /// `[Lmoe * E]`: every MoE layer's raw router logits, in layer order, concatenated.
@@ -7,7 +7,7 @@ public struct PooledVectors: Sendable, Equatable {
 }
 
 /// A sequence's pooled outputs: the last valid token, and the mean over its tokens.
-public struct PooledOutput: Sendable, Equatable {
+public struct PooledOutput: Sendable, Equatable, Codable {
     public var tokenCount: Int
     public var lastToken: PooledVectors
     public var mean: PooledVectors

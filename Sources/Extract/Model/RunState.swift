@@ -22,6 +22,8 @@ final class RunState {
     let weightTile: FloatBuffer // F16/BF16 weight rows widened for one sgemm
     var chosen: [Int] = []      // (N, k) chosen experts per token
     var chosenWeights: [Float] = [] // (N, k) their routing weights
+    var tokenOf: [Int] = []         // (N * k) token of each routing slot, grouped by expert
+    var weightOf: [Float] = []      // (N * k) its routing weight
     let rope: RopeTable
 
     /// Floats per token of every (N, ·) buffer, and the fixed ones: the single source of the memory estimate.
@@ -58,6 +60,14 @@ final class RunState {
         scores = FloatBuffer(count: 1)
         weightTile = FloatBuffer(count: Self.tileFloats(spec))
         rope = RopeTable(headDim: spec.headDim, theta: spec.ropeTheta)
+    }
+
+    /// Makes room for `slots` (token, expert) routing pairs.
+    func reserveRouting(_ slots: Int) {
+        if tokenOf.count < slots {
+            tokenOf = [Int](repeating: 0, count: slots)
+            weightOf = [Float](repeating: 0, count: slots)
+        }
     }
 
     /// Makes room for `tokens` packed rows whose longest sequence has `longest` tokens.

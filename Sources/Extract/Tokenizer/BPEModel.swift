@@ -22,8 +22,9 @@ final class BPEModel: Sendable {
     let vocabulary: [[UInt8]: Int32]
     let idToToken: [Int32: String]
 
-    private let cache = Mutex<[[Unicode.Scalar]: [Int32]]>([:])
-    private static let cacheLimit = 100_000
+    /// Results per piece, in shards with their own locks so that threads encoding at once rarely wait.
+    private let cacheShards: [CacheShard] = (0..<16).map { _ in CacheShard() }
+    private static let cacheLimitPerShard = 8_192
     private static let cachedPieceLength = 128
 
     init(vocabulary tokens: [(token: String, id: Int)], merges mergePairs: [(left: String, right: String, keyPath: String)],
@@ -90,16 +91,19 @@ final class BPEModel: Sendable {
 
     /// Appends the ids of one piece to `output`.
     func encode(_ piece: [Unicode.Scalar], into output: inout [Int]) {
-        if piece.count <= Self.cachedPieceLength, let hit = cache.withLock({ $0[piece] }) {
+        guard piece.count <= Self.cachedPieceLength, let last = piece.last else {
+            for id in encodeUncached(piece) { output.append(Int(id)) }
+            return
+        }
+        let shard = cacheShards[Int((last.value &+ UInt32(piece.count) &* 7) & 15)]
+        if let hit = shard.entries.withLock({ $0[piece] }) {
             for id in hit { output.append(Int(id)) }
             return
         }
         let ids = encodeUncached(piece)
-        if piece.count <= Self.cachedPieceLength {
-            cache.withLock { cache in
-                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[piece] = ids
-            }
+        shard.entries.withLock { entries in
+            if entries.count >= Self.cacheLimitPerShard { entries.removeAll(keepingCapacity: true) }
+            entries[piece] = ids
         }
         for id in ids { output.append(Int(id)) }
     }
@@ -177,6 +181,10 @@ final class BPEModel: Sendable {
         }
         symbols.removeAll { $0 < 0 }
     }
+}
+
+private final class CacheShard: Sendable {
+    let entries = Mutex<[[Unicode.Scalar]: [Int32]]>([:])
 }
 
 /// A binary min-heap of `UInt64`.

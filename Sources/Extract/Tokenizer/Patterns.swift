@@ -111,11 +111,14 @@ final class ICUPattern: ScalarPattern, @unchecked Sendable {
     }
 }
 
-/// GPT-2's pre-tokenization regex (also GPT-NeoX and OLMoE, via ByteLevel `use_regex`):
-/// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, as a scanner.
-struct GPT2Pattern: ScalarPattern {
-    static let source = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+/// A hand-written scanner for a regex that matches at every position (each scalar starts some alternative), so
+/// the text is covered by consecutive matches.
+protocol ScannerPattern: ScalarPattern {
+    /// The end of the non-empty match that starts at `start`.
+    func matchEnd(_ text: [Unicode.Scalar], at start: Int, count: Int) -> Int
+}
 
+extension ScannerPattern {
     func matches(in text: [Unicode.Scalar]) -> [Range<Int>] {
         var found: [Range<Int>] = []
         found.reserveCapacity(text.count / 4 + 1)
@@ -128,9 +131,15 @@ struct GPT2Pattern: ScalarPattern {
         }
         return found
     }
+}
+
+/// GPT-2's pre-tokenization regex (also GPT-NeoX and OLMoE, via ByteLevel `use_regex`):
+/// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, as a scanner.
+struct GPT2Pattern: ScannerPattern {
+    static let source = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
 
     /// The end of the (never empty) match that starts at `i`: every position starts one of the alternatives.
-    @inline(__always) private func matchEnd(_ text: [Unicode.Scalar], at i: Int, count: Int) -> Int {
+    @inline(__always) func matchEnd(_ text: [Unicode.Scalar], at i: Int, count: Int) -> Int {
         let first = text[i]
         if first == "'", i + 1 < count {
             let next = text[i + 1]
@@ -160,22 +169,9 @@ struct GPT2Pattern: ScalarPattern {
 
 /// Qwen2's Split regex (Qwen1.5, Qwen2, Qwen2.5, Qwen3):
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
-struct Qwen2Pattern: ScalarPattern {
+struct Qwen2Pattern: ScannerPattern {
     static let source =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-
-    func matches(in text: [Unicode.Scalar]) -> [Range<Int>] {
-        var found: [Range<Int>] = []
-        found.reserveCapacity(text.count / 4 + 1)
-        var start = 0
-        let count = text.count
-        while start < count {
-            let end = matchEnd(text, at: start, count: count)
-            found.append(start..<end)
-            start = end
-        }
-        return found
-    }
 
     /// Case-insensitive contraction letters; U+017F (long s) and U+212A (Kelvin) case-fold to `s` and `k`.
     @inline(__always) private func folded(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
@@ -183,7 +179,7 @@ struct Qwen2Pattern: ScalarPattern {
         return scalar == "\u{17F}" ? "s" : scalar
     }
 
-    @inline(__always) private func matchEnd(_ text: [Unicode.Scalar], at i: Int, count: Int) -> Int {
+    @inline(__always) func matchEnd(_ text: [Unicode.Scalar], at i: Int, count: Int) -> Int {
         let first = text[i]
         if first == "'", i + 1 < count {
             let next = folded(text[i + 1])

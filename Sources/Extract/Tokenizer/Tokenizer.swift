@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A Hugging Face tokenizer loaded from a model folder: `tokenizer.json` plus, when present,
@@ -28,6 +29,8 @@ public final class Tokenizer: Sendable {
     private let postProcessor: (any PostProcessor)?
     private let decoder: (any TokenDecoder)?
     private let addedTokens: [Int: AddedToken]
+    /// The text `decode` gives an added token: its content, normalized for `normalized` tokens (as `tokenizers`).
+    private let addedTokenStrings: [Int: String]
 
     /// The id of the beginning-of-sequence token named by `tokenizer_config.json` / `special_tokens_map.json`.
     public let bosTokenID: Int?
@@ -58,6 +61,8 @@ public final class Tokenizer: Sendable {
         FileManager.default.fileExists(atPath: url.path) ? try JSONNode.load(url) : nil
     }
 
+    /// `truncation` and `padding` in tokenizer.json are deliberately not applied: `encode` returns every token,
+    /// and the pipeline truncates prompts itself (SPEC.md §5) so that it can flag what it cut.
     init(tokenizer root: JSONNode, config: JSONNode?, specialTokensMap: JSONNode?) throws {
         normalizer = try root.optional("normalizer").map(makeNormalizer)
         preTokenizer = try root.optional("pre_tokenizer").map(makePreTokenizer)
@@ -71,10 +76,12 @@ public final class Tokenizer: Sendable {
         addedTokens = byID
         rawMatcher = AddedTokenMatcher(tokens.filter { !$0.normalized }.map { ($0, Array($0.content.unicodeScalars)) })
         let normalizer = self.normalizer
-        normalizedMatcher = AddedTokenMatcher(tokens.filter(\.normalized).map { token in
+        func matchedContent(_ token: AddedToken) -> [Unicode.Scalar] {
             let content = Array(token.content.unicodeScalars)
-            return (token, normalizer?.normalize(content) ?? content)
-        })
+            return token.normalized ? normalizer?.normalize(content) ?? content : content
+        }
+        normalizedMatcher = AddedTokenMatcher(tokens.filter(\.normalized).map { ($0, matchedContent($0)) })
+        addedTokenStrings = byID.mapValues { String(String.UnicodeScalarView(matchedContent($0))) }
 
         let largestModelID = model.idToToken.keys.max().map(Int.init) ?? -1
         vocabularySize = max(largestModelID, tokens.map(\.id).max() ?? -1) + 1
@@ -188,12 +195,21 @@ public final class Tokenizer: Sendable {
         return postProcessor.process(ids)
     }
 
+    /// The ids of many texts, encoded on all cores; `result[i]` belongs to `texts[i]`.
+    public func encode(batch texts: [String], addSpecialTokens: Bool = true) -> [[Int]] {
+        let results = BatchResults(count: texts.count)
+        DispatchQueue.concurrentPerform(iterations: texts.count) { index in
+            results.set(index, encode(texts[index], addSpecialTokens: addSpecialTokens))
+        }
+        return results.all
+    }
+
     /// The text of `ids`, through the tokenizer.json decoder. Throws for an id the tokenizer does not have.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) throws -> String {
         var tokens: [String] = []
         for id in ids {
             if let added = addedTokens[id] {
-                if !(skipSpecialTokens && added.special) { tokens.append(added.content) }
+                if !(skipSpecialTokens && added.special) { tokens.append(addedTokenStrings[id] ?? added.content) }
             } else if let id32 = Int32(exactly: id), let token = model.idToToken[id32] {
                 tokens.append(token)
             } else {
@@ -202,4 +218,14 @@ public final class Tokenizer: Sendable {
         }
         return (decoder?.decode(tokens) ?? tokens).joined()
     }
+}
+
+/// One slot per text, filled by concurrent encoders.
+private final class BatchResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[Int]]
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ ids: [Int]) { lock.withLock { slots[index] = ids } }
+    var all: [[Int]] { lock.withLock { slots } }
 }

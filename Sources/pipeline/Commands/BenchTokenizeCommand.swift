@@ -46,7 +46,6 @@ struct BenchTokenizeCommand: Command {
         } catch let error as JSONLinesIO.LineError {
             throw ExitStatus(code: 1, description: "error: \(input.path): \(error)")
         }
-        let corpus = texts
         let megabytes = Double(texts.reduce(0) { $0 + $1.utf8.count }) / 1_000_000
 
         let loadStart = DispatchTime.now()
@@ -64,16 +63,9 @@ struct BenchTokenizeCommand: Command {
             print("  cpu: \(Int(Double(tokens) / cpu)) tokens/s (\(format(cpu, 3)) s of CPU time)")
         }
         let threads = ProcessInfo.processInfo.activeProcessorCount
-        let counts = Counter()
         let start = DispatchTime.now()
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
-            var tokens = 0
-            for index in stride(from: worker, to: corpus.count, by: threads) {
-                tokens += tokenizer.encode(corpus[index], addSpecialTokens: false).count
-            }
-            counts.add(tokens)
-        }
-        report("all cores (\(threads) threads)", tokens: counts.total, megabytes: megabytes, seconds: seconds(since: start))
+        let tokens = tokenizer.encode(batch: texts, addSpecialTokens: false).reduce(0) { $0 + $1.count }
+        report("all cores (\(threads) threads)", tokens: tokens, megabytes: megabytes, seconds: seconds(since: start))
     }
 
     private func report(_ label: String, tokens: Int, megabytes: Double, seconds: Double) {
@@ -92,11 +84,4 @@ struct BenchTokenizeCommand: Command {
     }
 
     private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-}
-
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sum = 0
-    func add(_ value: Int) { lock.withLock { sum += value } }
-    var total: Int { lock.withLock { sum } }
 }

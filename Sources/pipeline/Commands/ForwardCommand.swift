@@ -6,7 +6,7 @@ struct ForwardCommand: Command {
     static let path = ["forward"]
     static let abstract = "run the native MoE forward pass on token ids and write hidden states and router logits"
     static let help = """
-        Usage: pipeline forward --model DIR --input IN.json --out OUT.safetensors [--threads N]
+        Usage: pipeline forward --model DIR --input IN.json --out OUT.safetensors [--threads N] [--no-memory-check]
 
         Runs the model in DIR (Hugging Face folder: config.json + safetensors weights) on the token ids of IN.json,
         {"input_ids": [[int]], "attention_mask": [[0|1]]} (left padded; a missing mask means no padding), and writes
@@ -18,25 +18,29 @@ struct ForwardCommand: Command {
           --input IN.json    the token ids
           --out FILE         the output safetensors file
           --threads N        OpenBLAS threads (default: one per core)
+          --no-memory-check  run even when weights + activations exceed physical memory (weights are then paged
+                             from disk, slowly)
         """
 
     let model: URL
     let input: URL
     let output: URL
     let threads: Int?
+    let checkMemory: Bool
 
     init(arguments: inout Arguments) throws {
         model = URL(fileURLWithPath: try arguments.requiredOption("--model"))
         input = URL(fileURLWithPath: try arguments.requiredOption("--input"))
         output = URL(fileURLWithPath: try arguments.requiredOption("--out"))
         threads = try arguments.intOption("--threads")
+        checkMemory = !arguments.flag("--no-memory-check")
         if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
         try arguments.finish()
     }
 
     func run() throws {
         let batch = try ForwardInput.read(input)
-        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads))
+        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, checkMemory: checkMemory))
         let start = Date()
         let result = try loaded.forward(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask)
         let seconds = Date().timeIntervalSince(start)

@@ -1,4 +1,3 @@
-import Dispatch
 import Extract
 import Foundation
 
@@ -36,15 +35,11 @@ struct TokenizeCommand: Command {
         let tokenizer = try Tokenizer(directory: model)
         let output = FileHandle.standardOutput
         var batch: [String] = []
-        // Texts are encoded in batches, spread over the cores; output order is input order.
+        // Texts are encoded in batches spread over the cores; output order is input order.
         func flush() {
             guard !batch.isEmpty else { return }
-            let results = Results(count: batch.count)
-            let texts = batch
-            DispatchQueue.concurrentPerform(iterations: texts.count) { index in
-                results.set(index, JSONLinesIO.jsonArray(tokenizer.encode(texts[index], addSpecialTokens: addSpecialTokens)))
-            }
-            output.write(Data((results.all.joined(separator: "\n") + "\n").utf8))
+            let lines = tokenizer.encode(batch: batch, addSpecialTokens: addSpecialTokens).map(JSONLinesIO.jsonArray)
+            output.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             batch.removeAll(keepingCapacity: true)
         }
         do {
@@ -58,14 +53,4 @@ struct TokenizeCommand: Command {
         }
         flush()
     }
-}
-
-/// Slots written by concurrent encoders, one per text.
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [String]
-
-    init(count: Int) { slots = Array(repeating: "", count: count) }
-    func set(_ index: Int, _ value: String) { lock.withLock { slots[index] = value } }
-    var all: [String] { lock.withLock { slots } }
 }
