@@ -142,6 +142,42 @@ struct StoreTensorSource: TensorSource {
     }
 }
 
+/// Remembers what a grid already read: every point of a task's grid asks for the same texts.
+final class MemoizedTensorSource: TensorSource {
+    private let base: StoreTensorSource
+    private var hidden: [String: EmbeddingMatrix] = [:]
+    private var router: [Score.Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
+    private var texts: [String]?
+
+    init(_ base: StoreTensorSource) { self.base = base }
+
+    /// The cache holds for one list of texts; another list starts afresh.
+    private func check(_ texts: [String]) {
+        if self.texts != texts {
+            self.texts = texts
+            hidden = [:]
+            router = [:]
+        }
+    }
+
+    func hiddenStates(layer: Int, pooling: Score.Pooling, texts: [String]) throws -> EmbeddingMatrix {
+        check(texts)
+        let key = "\(layer)/\(pooling.rawValue)"
+        if let known = hidden[key] { return known }
+        let read = try base.hiddenStates(layer: layer, pooling: pooling, texts: texts)
+        hidden[key] = read
+        return read
+    }
+
+    func routerLogits(pooling: Score.Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
+        check(texts)
+        if let known = router[pooling] { return known }
+        let read = try base.routerLogits(pooling: pooling, texts: texts)
+        router[pooling] = read
+        return read
+    }
+}
+
 extension Store.Pooling {
     init(_ pooling: Score.Pooling) {
         switch pooling {
@@ -173,7 +209,8 @@ final class StoreScoring: ScoringBackend {
               let modelID = try cache.modelID(model), let promptID = try cache.promptID(prompt) else {
             throw PipelineError.notIntegrated("scoring a task that was not loaded by the Score module")
         }
-        let source = StoreTensorSource(store: cache.store, model: modelID, prompt: promptID)
+        // One read per (layer, pooling) for the whole grid of this task, not one per grid point.
+        let source = MemoizedTensorSource(StoreTensorSource(store: cache.store, model: modelID, prompt: promptID))
         return try points.map { point in
             let recipe = point.scoreRecipe
             let embeddings = try recipe.embeddings(from: source, texts: loaded.requiredTexts)
