@@ -17,7 +17,7 @@ import TestSupport
         var tokenizers: [String: Tokenizer] = [:]
         var failures: [String] = []
         for line in lines {
-            let root = JSONNode(value: try JSONValue.parse(Array(line.utf8)), file: "expected.jsonl", path: "")
+            let root = JSONNode(value: try JSONTree.parse(Array(line.utf8)), file: "expected.jsonl", path: "")
             let name = try root.string("tokenizer")
             let tokenizer = try tokenizers[name] ?? Tokenizer(directory: Self.folder.appendingPathComponent(name))
             tokenizers[name] = tokenizer
