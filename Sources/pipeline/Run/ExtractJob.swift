@@ -61,10 +61,15 @@ struct ExtractJob {
         defer { progress.finish() }
         for (group, missing) in work {
             let prepared = try missing.map { text -> PreparedText in
+                // The count callback's last tokenization is the input's, unless truncation tried shorter ones.
+                var last: (input: String, tokens: [Int])?
                 let rendered = try group.prompt.prompt.render(text, instruction: group.instruction, limit: limit) {
-                    try encoder.tokenize($0).count
+                    let tokens = try encoder.tokenize($0)
+                    last = ($0, tokens)
+                    return tokens.count
                 }
-                return PreparedText(text: text, tokens: try encoder.tokenize(rendered.input), truncated: rendered.truncated)
+                let tokens = last?.input == rendered.input ? last?.tokens ?? [] : try encoder.tokenize(rendered.input)
+                return PreparedText(text: text, tokens: tokens, truncated: rendered.truncated)
             }
             for batch in Batching.batches(prepared, tokenBudget: entry.tokenBudget) {
                 let records = try encoder.encode(batch, tokenBudget: entry.tokenBudget)
