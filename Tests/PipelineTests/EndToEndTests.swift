@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 import TestSupport
 
@@ -13,11 +14,11 @@ import TestSupport
     }
 
     /// A copy of the demo manifest with absolute paths, its own store and output.
-    func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048) throws -> String {
+    func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048, maxLength: Int? = nil) throws -> String {
         let demo = SharedData.repository("demo")
         let json = """
             {"store": "\(store ?? "\(name)/cache.sqlite")", "output": "\(name)",
-             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": \(tokenBudget)}],
+             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": \(tokenBudget)\(maxLength.map { ", \"max_length\": \($0)" } ?? "")}],
              "prompts": ["none", "prompteol"],
              "tasks": {"root": "\(demo.appendingPathComponent("tasks").path)",
                        "types": ["STS", "Summarization", "PairClassification", "Reranking", "Classification", "Clustering"]},
@@ -95,6 +96,29 @@ import TestSupport
         #expect(rerun.stderr.contains("already cached"))
         #expect(!rerun.stderr.contains(" 0 already cached"))
         #expect(try run(["store", "verify", folder.appendingPathComponent("interrupted/cache.sqlite").path]).status == 0)
+    }
+
+    /// With max_length 24 the long texts (SummEval summaries, ClusTREC-sized sentences) are cut, the template kept,
+    /// and the records flagged; the cache then holds them under a prompt key that includes max_length.
+    @Test func maxLengthTruncatesAndFlagsRecords() throws {
+        let short = try manifest("short", maxLength: 24)
+        let extract = try run(["extract", short])
+        #expect(extract.status == 0, "\(extract.stderr)")
+        let match = extract.stderr.range(of: #"(\d+) truncated\)"#, options: .regularExpression)
+        let count = match.map { Int(extract.stderr[$0].split(separator: " ")[0]) ?? 0 } ?? 0
+        #expect(count > 0, "\(extract.stderr)")
+        // A long SummEval summary: stored with at most 24 tokens and flagged.
+        let line = try String(contentsOf: SharedData.repository("demo/tasks/SummEval/test.jsonl"), encoding: .utf8)
+            .split(separator: "\n")[0]
+        let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        let text = try #require((record?["machine_summaries"] as? [String])?.max { $0.count < $1.count })
+        let store = try EmbeddingStore(path: folder.appendingPathComponent("short/cache.sqlite").path, readOnly: true)
+        let model = try #require(try store.models().first?.id)
+        let prompt = try #require(try store.prompts().first { $0.identity.name == "prompteol" }?.id)
+        #expect(try store.prompts().first { $0.identity.name == "prompteol" }?.identity.specification.contains("max_length=\"24\"") == true)
+        let stored = try #require(try store.record(model: model, prompt: prompt, text: text))
+        #expect(stored.truncated && stored.tokenCount <= 24 && stored.tokenCount > 10)
+        #expect(try run(["score", short]).status == 0)
     }
 
     @Test func scoreOnAStoreMissingRecordsSaysWhichAndScoresNothing() throws {
