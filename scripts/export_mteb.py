@@ -10,7 +10,8 @@ Each task is loaded through the `mteb` package (task.load_data(), which applies 
 and written as OUT/<TaskName>/:
   * test.jsonl (the task's evaluation split; the first of metadata.eval_splits when it has several) and, for
     Classification, train.jsonl (the task's train_split);
-  * task.json: name, type, main score, split sizes, the dataset path and revision, the mteb version, and the
+  * task.json: name, type, main score, split sizes, the dataset path and revision (dataset_revision), hf_subsets,
+    languages, the mteb version, and the
     evaluation parameters the task overrides (samples_per_label and n_experiments for Classification,
     max_document_to_embed / max_fraction_of_documents_to_embed for Clustering), which moee's evaluators honour.
 
@@ -144,9 +145,14 @@ def export_task(task, out_dir, mteb_version="unknown"):
             _write_jsonl(folder / "train.jsonl", train)
             splits = {"train": len(train), "test": len(records)}
     info = {"name": meta.name, "type": meta.type, "main_score": meta.main_score, "splits": splits,
+            "dataset_revision": meta.dataset.get("revision"),
             "source": {"dataset": meta.dataset.get("path"), "revision": meta.dataset.get("revision"),
                        "split": split, "hf_subsets": subsets},
             "exported_by": "scripts/export_mteb.py", "mteb_version": mteb_version}
+    # Read by moee's task loader: the subset names of the result JSON (one per clustering line) and languages.
+    info["hf_subsets"] = subsets
+    if isinstance(meta.eval_langs, list):
+        info["languages"] = list(meta.eval_langs)
     if meta.type == "Classification":
         info["samples_per_label"] = task.samples_per_label
         info["n_experiments"] = task.n_experiments
