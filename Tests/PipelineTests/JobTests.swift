@@ -53,8 +53,8 @@ final class FakeCache: CacheBackend {
         return [(manifest.tasks[0], Array(words[0..<30])), (manifest.tasks[1], Array(words[20..<40]))]
     }
 
-    static func quiet(_ label: String, _ total: Int) -> ProgressReporter {
-        ProgressReporter(label: label, total: total, isTerminal: false, write: { _ in })
+    static func quiet(_ label: String, _ total: Int, _ tokens: Int) -> ProgressReporter {
+        ProgressReporter(label: label, total: total, totalTokens: tokens, isTerminal: false, write: { _ in })
     }
 
     @Test func uniqueTextsPerPromptAcrossTasks() {

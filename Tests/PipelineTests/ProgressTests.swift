@@ -14,6 +14,12 @@ import Testing
         #expect(ProgressReporter.bar(label: "extract", s, width: 10) == "extract [#####.....] 50/100  100 tok/s  ETA 0:00:10")
     }
 
+    @Test func etaFollowsTokensWhenTheirTotalIsKnown() {
+        // Half the tokens in 10 s: 10 s left, although only a quarter of the texts (the longest) are done.
+        let s = ProgressReporter.Snapshot(done: 25, total: 100, tokens: 500, elapsed: 10, totalTokens: 1000)
+        #expect(s.eta == 10)
+    }
+
     @Test func etaIsUnknownBeforeTheFirstText() {
         let s = ProgressReporter.Snapshot(done: 0, total: 10, tokens: 0, elapsed: 3)
         #expect(ProgressReporter.line(label: "x", s).hasSuffix("ETA ?"))

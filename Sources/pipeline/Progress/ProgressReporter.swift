@@ -8,11 +8,15 @@ final class ProgressReporter: @unchecked Sendable {
         var total: Int
         var tokens: Int
         var elapsed: Double
+        /// The tokens of all `total` texts, when known: the ETA then follows tokens, which is what the forward pass
+        /// spends its time on (texts run longest first, so a rate in texts would overestimate the rest).
+        var totalTokens: Int? = nil
 
         var tokensPerSecond: Double { elapsed > 0 ? Double(tokens) / elapsed : 0 }
         /// Seconds left at the average rate so far; nil before the first text.
         var eta: Double? {
             guard done > 0, elapsed > 0 else { return nil }
+            if let totalTokens, tokens > 0 { return Double(max(0, totalTokens - tokens)) * elapsed / Double(tokens) }
             return Double(total - done) * elapsed / Double(done)
         }
     }
@@ -30,7 +34,7 @@ final class ProgressReporter: @unchecked Sendable {
     /// - Parameters:
     ///   - isTerminal: draw a bar (true when stderr is a terminal) or print plain lines.
     ///   - interval: seconds between plain lines (the bar redraws at most 10 times a second).
-    init(label: String, total: Int, isTerminal: Bool = isatty(STDERR_FILENO) != 0, interval: Double = 5,
+    init(label: String, total: Int, totalTokens: Int? = nil, isTerminal: Bool = isatty(STDERR_FILENO) != 0, interval: Double = 5,
          write: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
          clock: @escaping () -> Double = { Date().timeIntervalSinceReferenceDate }) {
         self.label = label
@@ -40,7 +44,7 @@ final class ProgressReporter: @unchecked Sendable {
         self.clock = clock
         start = clock()
         lastDraw = start
-        snapshot = Snapshot(done: 0, total: total, tokens: 0, elapsed: 0)
+        snapshot = Snapshot(done: 0, total: total, tokens: 0, elapsed: 0, totalTokens: totalTokens)
     }
 
     /// Records `texts` more texts done, holding `tokens` tokens; redraws when it is time.

@@ -45,35 +45,29 @@ struct ExtractJob {
     /// Extracts everything missing for one model. Throws `ExitStatus` 130 after the batch in flight when Ctrl-C
     /// was pressed; every batch before it is committed.
     func run(model entry: Manifest.ModelEntry, encoder: EncoderBackend, cache: CacheBackend,
-             makeProgress: (String, Int) -> ProgressReporter) throws -> Summary {
+             makeProgress: (_ label: String, _ texts: Int, _ tokens: Int) -> ProgressReporter,
+             log: (String) -> Void = { _ in }) throws -> Summary {
         var summary = Summary()
         let limit = min(encoder.maxPositionEmbeddings, entry.maxLength ?? Int.max)
-        var work: [(Group, [String])] = []
+        // Everything missing, rendered and tokenized up front: the total token count makes the ETA honest.
+        var work: [(key: PromptKey, texts: [PreparedText])] = []
         for group in groups(for: entry) {
             let missing = try cache.missingTexts(model: encoder.key, prompt: group.key, texts: group.texts)
             summary.texts += group.texts.count
             summary.cached += group.texts.count - missing.count
-            if !missing.isEmpty { work.append((group, missing)) }
+            if !missing.isEmpty { work.append((group.key, try prepare(missing, group: group, encoder: encoder, limit: limit))) }
         }
-        let total = work.reduce(0) { $0 + $1.1.count }
+        let total = work.reduce(0) { $0 + $1.texts.count }
+        let totalTokens = work.reduce(0) { $0 + $1.texts.reduce(0) { $0 + $1.tokens.count } }
+        log("extract \(entry.name): \(summary.texts) (prompt, text) pairs, \(summary.cached) cached, "
+            + "\(total) to compute (\(totalTokens) tokens)")
         guard total > 0 else { return summary }
-        let progress = makeProgress("extract \(entry.name)", total)
+        let progress = makeProgress("extract \(entry.name)", total, totalTokens)
         defer { progress.finish() }
-        for (group, missing) in work {
-            let prepared = try missing.map { text -> PreparedText in
-                // The count callback's last tokenization is the input's, unless truncation tried shorter ones.
-                var last: (input: String, tokens: [Int])?
-                let rendered = try group.prompt.prompt.render(text, instruction: group.instruction, limit: limit) {
-                    let tokens = try encoder.tokenize($0)
-                    last = ($0, tokens)
-                    return tokens.count
-                }
-                let tokens = last?.input == rendered.input ? last?.tokens ?? [] : try encoder.tokenize(rendered.input)
-                return PreparedText(text: text, tokens: tokens, truncated: rendered.truncated)
-            }
+        for (key, prepared) in work {
             for batch in Batching.batches(prepared, tokenBudget: entry.tokenBudget) {
                 let records = try encoder.encode(batch, tokenBudget: entry.tokenBudget)
-                try cache.put(records, model: encoder.key, prompt: group.key)
+                try cache.put(records, model: encoder.key, prompt: key)
                 let tokens = batch.reduce(0) { $0 + $1.tokens.count }
                 summary.extracted += batch.count
                 summary.truncated += batch.filter(\.truncated).count
@@ -87,6 +81,21 @@ struct ExtractJob {
             }
         }
         return summary
+    }
+
+    /// Renders each text with the group's prompt (shortened to `limit` tokens if needed) and tokenizes it.
+    private func prepare(_ texts: [String], group: Group, encoder: EncoderBackend, limit: Int) throws -> [PreparedText] {
+        try texts.map { text -> PreparedText in
+            // The count callback's last tokenization is the input's, unless truncation tried shorter ones.
+            var last: (input: String, tokens: [Int])?
+            let rendered = try group.prompt.prompt.render(text, instruction: group.instruction, limit: limit) {
+                let tokens = try encoder.tokenize($0)
+                last = ($0, tokens)
+                return tokens.count
+            }
+            let tokens = last?.input == rendered.input ? last?.tokens ?? [] : try encoder.tokenize(rendered.input)
+            return PreparedText(text: text, tokens: tokens, truncated: rendered.truncated)
+        }
     }
 }
 

@@ -31,9 +31,9 @@ enum Pipeline {
             let encoder = try backends.encoder(for: model)
             log("extract \(model.name): model loaded in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
                 + (shard.count > 1 ? ", shard \(shard)" : ""))
-            let summary = try job.run(model: model, encoder: encoder, cache: cache) { label, total in
-                ProgressReporter(label: label, total: total)
-            }
+            let summary = try job.run(model: model, encoder: encoder, cache: cache, makeProgress: { label, texts, tokens in
+                ProgressReporter(label: label, total: texts, totalTokens: tokens)
+            }, log: log)
             let seconds = Date().timeIntervalSince(start)
             log("extract \(model.name): \(summary.texts) (prompt, text) pairs, \(summary.cached) already cached, "
                 + "\(summary.extracted) extracted in \(summary.batches) batches (\(summary.tokens) tokens, "
