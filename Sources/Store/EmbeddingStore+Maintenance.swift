@@ -237,8 +237,7 @@ extension EmbeddingStore {
                        OR router_layers_json != target_layers OR experts != target_experts)
                 """)
             if try conflict.step() {
-                throw StoreError.invalidRecord(path: input, text: "(all)", reason: "model \(conflict.text(0)) has other "
-                    + "tensor shapes than in \(path)")
+                throw StoreError.shapeConflict(model: conflict.text(0), source: input, target: path)
             }
             try db.execute("""
                 UPDATE main.models SET

@@ -90,20 +90,6 @@ extension EmbeddingStore {
                             routerLayers: shape.routerLayers, experts: shape.experts)
     }
 
-    /// The text ids of `texts` (-1 where the text is not stored).
-    func textIDs(_ texts: [String]) throws -> [Int64] {
-        var ids = [Int64](repeating: -1, count: texts.count)
-        for (index, text) in texts.enumerated() {
-            if let known = knownTextIDs[text] {
-                ids[index] = known
-            } else if let found = try textID(of: text, create: false) {
-                ids[index] = found
-                knownTextIDs[text] = found  // committed ids never change: texts are only ever added
-            }
-        }
-        return ids
-    }
-
     /// Reads one blob per text in text-id order (sequential in the B-tree) and decodes them on several threads.
     private func bulkRead(texts: [String], model: ModelID, prompt: PromptID, query: SQLiteStatement, dimension: Int,
                           shape: [Int], key: (String, String, String) -> TensorKey,
@@ -135,6 +121,7 @@ extension EmbeddingStore {
         }
         let values = try [Float](unsafeUninitializedCapacity: texts.count * dimension) { buffer, initialized in
             guard let output = buffer.baseAddress else { return }
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             var batch = BlobBatch(reservingBytes: Self.readChunk * dimension * 2)
             var position = 0
             var positioned = false
@@ -172,6 +159,20 @@ extension EmbeddingStore {
                                            reason: failure.error)
         }
         return values
+    }
+
+    /// Asks the kernel for transparent huge pages on a large output buffer: hundreds of faults instead of
+    /// ~100k for the 400-800 MB a bulk read of 100k texts writes. Advisory; failure changes nothing.
+    private func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        let huge = 2 << 20
+        guard let base = buffer.baseAddress, buffer.count >= 8 * huge else { return }
+        let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+        if end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) {
+            _ = madvise(aligned, end - start, MADV_HUGEPAGE)
+        }
+        #endif
     }
 
     func throwMissing(model: ModelID, prompt: PromptID, missingIndices: [Int], texts: [String]) throws {

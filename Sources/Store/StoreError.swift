@@ -28,7 +28,7 @@ public struct TensorKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A short, quoted rendering of a text for messages.
-func quoted(_ text: String, limit: Int = 60) -> String {
+func quoted(_ text: String, limit: Int = 120) -> String {
     let short = text.count > limit ? String(text.prefix(limit)) + "..." : text
     return "\"" + short.replacingOccurrences(of: "\n", with: "\\n") + "\""
 }
@@ -51,6 +51,7 @@ public enum StoreError: Error, CustomStringConvertible {
     case layerOutOfRange(path: String, model: String, layer: Int, entries: Int)
     case writerLocked(path: String, lockFile: String, pid: String)
     case readOnly(path: String)
+    case shapeConflict(model: String, source: String, target: String)
     case codecMismatch(path: String, kind: String, stored: String, requested: String)
     case fingerprintConflict(model: String, variant: String, fileA: String, fingerprintA: String,
                              fileB: String, fingerprintB: String)
@@ -72,7 +73,7 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "upgrade moee (pipeline version prints yours)"
         case .olderSchema(let path, let found, let supported):
             return "\(path): store schema version \(found) is older than \(supported) and was opened read-only; "
-                + "open it once for writing (e.g. `pipeline store stats \(path)` without read-only) to migrate it"
+                + "it is migrated in place the first time a writer opens it (e.g. `pipeline extract` with a manifest naming it)"
         case .corruptTensor(let path, let key, let reason):
             return "\(path): damaged tensor \(key): \(reason)"
         case .missingTensor(let path, let key):
@@ -94,6 +95,8 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "wait for it to finish or stop it"
         case .readOnly(let path):
             return "\(path): store was opened read-only"
+        case .shapeConflict(let model, let source, let target):
+            return "model \(model) has other tensor shapes in \(source) than in \(target); refusing to merge"
         case .codecMismatch(let path, let kind, let stored, let requested):
             return "\(path): the store keeps \(kind) as \(stored) but \(requested) was requested; "
                 + "the codec is chosen when a store is created (use a new store or merge into one)"

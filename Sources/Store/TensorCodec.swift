@@ -95,6 +95,8 @@ public struct TensorHeader: Sendable, Equatable {
     static let compressedFlag: UInt8 = 2
 
     static func length(rank: Int) -> Int { 8 + 4 * rank + 4 + 8 }
+    /// Larger tensors are refused (LZ4 blocks are limited to 2 GB; ours are a few KB).
+    static let maxElements = 1 << 28
 
     /// Parses and sanity-checks the header; does not look at the payload.
     public static func parse(_ blob: UnsafeRawBufferPointer) throws -> TensorHeader {
@@ -108,7 +110,13 @@ public struct TensorHeader: Sendable, Equatable {
         let headerLength = length(rank: rank)
         guard blob.count >= headerLength else { throw TensorCodecError.truncated(length: blob.count, needed: headerLength) }
         var shape: [Int] = []
-        for axis in 0..<rank { shape.append(Int(blob.loadUnaligned(fromByteOffset: 8 + 4 * axis, as: UInt32.self).littleEndian)) }
+        var elements = 1
+        for axis in 0..<rank {
+            let size = Int(blob.loadUnaligned(fromByteOffset: 8 + 4 * axis, as: UInt32.self).littleEndian)
+            shape.append(size)
+            elements = elements.multipliedReportingOverflow(by: size).partialValue
+            guard elements <= maxElements else { throw TensorCodecError.badHeader("shape \(shape)... is too large") }
+        }
         let payloadLength = Int(blob.loadUnaligned(fromByteOffset: 8 + 4 * rank, as: UInt32.self).littleEndian)
         let checksum = blob.loadUnaligned(fromByteOffset: 12 + 4 * rank, as: UInt64.self).littleEndian
         guard blob.count == headerLength + payloadLength else {
@@ -290,6 +298,10 @@ public final class TensorDecoder {
     public func decode(_ blob: [UInt8], expectedShape: [Int]? = nil) throws -> [Float] {
         try blob.withUnsafeBytes { bytes in
             let header = try TensorHeader.parse(bytes)
+            let computed = TensorHeader.computeChecksum(bytes, headerLength: header.headerLength)
+            guard computed == header.checksum else {
+                throw TensorCodecError.checksumMismatch(stored: header.checksum, computed: computed)
+            }
             var values = [Float](repeating: 0, count: header.elementCount)
             try values.withUnsafeMutableBufferPointer { try decode(bytes, expectedShape: expectedShape, into: $0) }
             return values

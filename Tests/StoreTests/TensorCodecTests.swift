@@ -5,7 +5,7 @@ import Testing
 @Suite struct TensorCodecTests {
     /// Values that exercise every path: signs, zeros, subnormals, huge, infinities, NaN with a payload.
     static let specialF32: [Float] = [
-        0, -0.0, 1, -1, .pi, 1e-40, -1e-42, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, -.infinity,
+        0, -0.0, 1, -1, .pi, Float(bitPattern: 0x0001_2345), -Float(bitPattern: 0x0000_0007), .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, -.infinity,
         Float(bitPattern: 0x7FC0_1234), 123456.789, -0.000123,
     ]
 

@@ -92,6 +92,7 @@ public struct StoreBenchmark {
                 }
             }
             let stats = try store.stats()
+            try store.checkpoint()  // the file size below then holds everything, with no WAL beside it
             let n = Double(sample)
             rows.append(CodecRow(name: name, writeRecordsPerSecond: n / writeSeconds, writeMBPerSecond: n * mb / writeSeconds,
                                  readRecordsPerSecond: n / readSeconds, readMBPerSecond: n * mb / readSeconds,

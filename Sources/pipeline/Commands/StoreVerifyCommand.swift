@@ -1,3 +1,4 @@
+import Foundation
 import Store
 
 /// `pipeline store verify DB`: decodes every blob; exit status 1 listing the bad keys.
@@ -20,7 +21,12 @@ struct StoreVerifyCommand: Command {
     }
 
     func run() throws {
-        let report = try EmbeddingStore(path: database, readOnly: true).verify()
+        // Progress on a terminal only: "verify: N blobs decoded", rewritten in place.
+        let showProgress = isatty(STDERR_FILENO) != 0
+        let report = try EmbeddingStore(path: database, readOnly: true).verify { checked in
+            if showProgress { FileHandle.standardError.write(Data("\rverify: \(checked) blobs decoded".utf8)) }
+        }
+        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         guard report.isOK else {
             if report.sqliteCheck != "ok" { print("sqlite quick_check: \(report.sqliteCheck)") }
             for problem in report.problems { print(problem) }
