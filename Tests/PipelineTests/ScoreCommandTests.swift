@@ -54,9 +54,10 @@ import TestSupport
         #expect(result.stderr.contains("emb.jsonl:2: key 'embedding'"), "\(result.stderr)")
     }
 
-    @Test func manifestModeIsAUsageErrorForNow() throws {
-        let result = try PipelineProcess.run(["score", "manifests/demo.json"])
+    /// Manifest mode (`pipeline score MANIFEST`) is tested end to end in EndToEndTests; both forms at once are refused.
+    @Test func manifestAndEmbeddingsTogetherIsAUsageError() throws {
+        let result = try PipelineProcess.run(["score", "manifests/demo.json", "--embeddings", "e.jsonl", "--task", "t"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("manifest mode"))
+        #expect(result.stderr.contains("either MANIFEST or --embeddings"))
     }
 }

@@ -69,4 +69,12 @@ import Testing
         let ndcg: Double = m["ndcg_at_3"] ?? 0
         #expect(abs(ndcg - 1.5 / idcg) < 1e-15)
     }
+
+    /// Python 3.11: `'\x1c a \u00a0\u2003'.strip() == 'a'`; `'\u200b'` is not whitespace.
+    @Test func stripMatchesPythonsStrDotStrip() {
+        #expect(pythonStrip("\u{1C} a \u{A0}\u{2003}") == "a")
+        #expect(pythonStrip("\u{200B}x") == "\u{200B}x")
+        #expect(pythonStrip(" \n") == "")
+        #expect(pythonStrip("kept as is") == "kept as is")
+    }
 }

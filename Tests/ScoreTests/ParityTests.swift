@@ -26,8 +26,10 @@ struct ParityTests {
 
     /// Until the score-ml branch lands, the Classification and Clustering evaluators are stubs returning no
     /// metrics; their parity cases run as soon as the real evaluators do.
-    static let mlEvaluatorsAvailable: Bool =
+    static let classificationAvailable: Bool =
         !ClassificationEvaluator.plan(trainLabels: ["a", "b"], samplesPerLabel: 1, experiments: 1).experiments.isEmpty
+    static let clusteringAvailable: Bool =
+        !ClusteringEvaluator.plan(subsetSizes: [3], parameters: ClusteringParameters()).subsets.isEmpty
 
     static func cases(_ types: Set<String>) -> [String] {
         (reference?.cases ?? []).filter { types.contains($0.type) }.map { "\($0.task)/\($0.variant)" }
@@ -43,15 +45,22 @@ struct ParityTests {
         try check(name, mainTolerance: 1e-4)
     }
 
+    /// Why the zero-vector variant gets 2e-3 on sklearn-cosine metrics (STS `cosine_*` incl. the main score,
+    /// PairClassification `cosine_*`; `max_ap` still matches to 1e-15): mteb's cosine of a zero vector against a
+    /// non-zero one is `1 - 0.5 * ||b/|b|||^2` = 0.5 plus float32 rounding of numpy's einsum, so the ~5% of pairs
+    /// that involve a zero vector all score 0.5 +- a few ulp, and their order (hence their Spearman ranks) is
+    /// numpy's summation-order noise, which no port reproduces. Measured: <= 5e-4 on cosine_spearman.
+    static let zeroVectorSklearnCosineTolerance = 2e-3
+
     // Tolerances per EVALUATION.md §9 for the ML types: <= 1e-4 is expected only for an exact port of
     // sklearn's lbfgs / MiniBatchKMeans; classification within a few 1e-4, clustering within 0.005.
-    @Test(.enabled(if: mlEvaluatorsAvailable, "Classification/Clustering evaluators are still stubs (score-ml branch)"),
+    @Test(.enabled(if: classificationAvailable, "the Classification evaluator is still a stub (score-ml branch)"),
           arguments: cases(["Classification"]))
     func classificationMatchesMTEB(_ name: String) throws {
         try check(name, mainTolerance: 1e-3)
     }
 
-    @Test(.enabled(if: mlEvaluatorsAvailable, "Classification/Clustering evaluators are still stubs (score-ml branch)"),
+    @Test(.enabled(if: clusteringAvailable, "the Clustering evaluator is still a stub (score-ml branch)"),
           arguments: cases(["Clustering"]))
     func clusteringMatchesMTEB(_ name: String) throws {
         try check(name, mainTolerance: 0.005)
@@ -68,22 +77,29 @@ struct ParityTests {
                                                 scaled: expected.variant == "bow-scaled", zeros: expected.variant == "bow-zeros")
         let result = try evaluate(task: task, embeddings: table)
         #expect(result.subsets.map(\.hfSubset) == expected.subsets.map(\.hf_subset))
+        // See zeroVectorSklearnCosineTolerance.
+        let noisyCosine = expected.variant == "bow-zeros" && ["STS", "PairClassification"].contains(expected.type)
+        func tolerance(_ key: String, _ base: Double) -> Double {
+            noisyCosine && key.hasPrefix("cosine_") ? Self.zeroVectorSklearnCosineTolerance : base
+        }
         var worstOther = (key: "", delta: 0.0)
         for (ours, theirs) in zip(result.subsets, expected.subsets) {
             let delta = abs(ours.scores.mainScore - theirs.main_score)
             print("PARITY \(name) [\(theirs.hf_subset)] \(ours.scores.mainScoreName): swift \(ours.scores.mainScore) mteb \(theirs.main_score) |delta| \(delta)")
-            #expect(delta <= mainTolerance, "\(name) main score \(ours.scores.mainScore) vs mteb \(theirs.main_score)")
+            #expect(delta <= tolerance(ours.scores.mainScoreName, mainTolerance),
+                    "\(name) main score \(ours.scores.mainScore) vs mteb \(theirs.main_score)")
             for (key, optional) in theirs.metrics where !key.hasPrefix("nauc") && key != "main_score" {
-                let value = optional ?? .nan
+                // mteb reports `ap`/`ap_weighted` as null for multiclass tasks; we leave them out.
+                guard let value = optional else { continue }
                 guard let mine = ours.scores.metrics[key] else {
                     Issue.record("\(name): metric \(key) missing"); continue
                 }
                 let delta = value.isNaN && mine.isNaN ? 0 : abs(mine - value)
+                #expect(delta <= tolerance(key, max(mainTolerance, 1e-4)), "\(name): \(key) swift \(mine) mteb \(value)")
                 if !(delta <= worstOther.delta) { worstOther = (key, delta) }
             }
         }
         print("PARITY \(name) worst other metric: \(worstOther.key) |delta| \(worstOther.delta)")
-        #expect(worstOther.delta <= max(mainTolerance, 1e-4), "\(name): \(worstOther.key) differs by \(worstOther.delta)")
     }
 }
 

@@ -8,8 +8,8 @@ vectors are committed, only the metrics: Tests/ScoreTests/Fixtures/mteb_referenc
     /work/venv/bin/python scripts/reference/make_parity.py [--data ../shared/data/mteb] [--out FILE]
 
 Variants: `bow` (bag-of-words sums of per-token hashed vectors: non-normalised, duplicate-token texts tie),
-`bow-scaled` (rows scaled by 1 + h % 7, h = fnv1a64(text)), so that cosine, dot and euclidean disagree, and
-`bow-zeros` (zero rows where h % 37 == 0), for mteb's zero-vector conventions.
+`bow-scaled` (rows scaled by 1 + fnv1a64(sorted tokens joined by " ") % 7), so that cosine, dot and euclidean
+disagree, and `bow-zeros` (zero rows where fnv1a64(text) % 37 == 0), for mteb's zero-vector conventions.
 """
 import argparse
 import json
@@ -61,15 +61,17 @@ class BagOfWords:
         if row is not None:
             return row
         total = np.zeros(self.dimension, dtype=np.float32)
-        for token in (t for t in text.split(" ") if t):
+        # Tokens in UTF-8 byte order: texts with the same words in any order get bit-identical vectors
+        # (true ties), never vectors one rounding apart whose order would be float32 noise.
+        tokens = sorted((t for t in text.split(" ") if t), key=lambda t: t.encode("utf-8"))
+        for token in tokens:
             vector = self.tokens.get(token)
             if vector is None:
                 vector = self.tokens[token] = hashed_vector(token, self.dimension)
             total = total + vector  # float32, token order, like the Swift loop
-        h = fnv1a64(text)
-        if self.scaled:
-            total = total * np.float32(1 + h % 7)
-        if self.zeros and h % 37 == 0:
+        if self.scaled:  # by the bag, so that equal bags stay bit-identical
+            total = total * np.float32(1 + fnv1a64(" ".join(tokens)) % 7)
+        if self.zeros and fnv1a64(text) % 37 == 0:
             total = np.zeros(self.dimension, dtype=np.float32)
         self.rows[text] = total
         return total

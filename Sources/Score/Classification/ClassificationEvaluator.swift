@@ -77,7 +77,7 @@ public enum ClassificationEvaluator {
                                                   trainLabels: trainLabels, test: test, testLabels: testLabels)
         var metrics: [String: Double] = [:]
         for key in experiments.first?.keys.sorted() ?? [] {
-            metrics[key] = mean(experiments.compactMap { $0[key] })
+            metrics[key] = RunStatistics.mean(experiments.compactMap { $0[key] })
         }
         return Scores(mainScoreName: "accuracy", metrics: metrics)
     }

@@ -257,7 +257,7 @@ private struct Interval {
     }
 }
 
-func dot(_ a: [Double], _ b: [Double]) -> Double {
+private func dot(_ a: [Double], _ b: [Double]) -> Double {
     var sum = 0.0
     for i in 0..<a.count { sum += a[i] * b[i] }
     return sum

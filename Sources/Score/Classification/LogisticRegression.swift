@@ -4,9 +4,10 @@
 // - two classes: one coefficient vector, half binomial loss (y = 1 for the second sorted class);
 // - more: one vector per class (over-parametrised softmax), half multinomial loss;
 // - objective: mean pointwise loss + ||W||² / (2 C n), intercepts not penalised, minimised by L-BFGS from 0.
-// The arithmetic follows sklearn's float32 path: the parameters are rounded to float32 for the logits
-// (sgemm), per-sample losses and gradients are float32, the loss sum is NumPy's pairwise float32 sum, the
-// gradient is float32 X' G plus the float64 penalty term. The fitted coefficients are rounded to float32 and
+// The arithmetic follows sklearn's float32 path: scipy hands the objective its parameters in x0's dtype
+// (float32), so the logits (sgemm), per-sample losses and gradients, NumPy's pairwise float32 loss sum, the
+// penalty float32(0.5 l2) * sdot(W, W) and the gradient G'X + float32(l2) W are all float32; L-BFGS-B itself
+// runs in float64. The fitted coefficients are rounded to float32 and
 // the decision function is float32 X W' + b; ties in argmax go to the first class.
 import CBLAS
 import Foundation
@@ -18,8 +19,8 @@ struct LogisticRegression {
     struct Model {
         let classes: Int
         let dimension: Int
-        /// Per output row (1 for binary, else one per class): d weights then the intercept, in float32.
-        let weights: [Float]    // rows x dimension
+        /// W' in float32: dimension x outputs row-major (outputs = 1 for binary, else one per class).
+        let weights: [Float]
         let intercepts: [Float] // rows
         let fit: LBFGS.Result
     }
@@ -42,13 +43,13 @@ struct LogisticRegression {
         func weightIndex(_ k: Int, _ j: Int) -> Int { j * outputs + k }
 
         let evaluate: ([Double], inout [Double]) -> Double = { w, gradient in
-            for k in 0..<outputs {
-                for j in 0..<d { w32[k * d + j] = Float(w[weightIndex(k, j)]) }
-                b32[k] = Float(w[weightIndex(k, d)])
-            }
+            // W' as float32, d x outputs row-major: sklearn's float32 copy keeps the Fortran order of its
+            // (outputs, d) weights, so numpy multiplies by a C-contiguous W' (sgemm without transposes), and
+            // by a vector (sgemv) for binary problems.
+            for j in 0..<d { for k in 0..<outputs { w32[j * outputs + k] = Float(w[weightIndex(k, j)]) } }
+            for k in 0..<outputs { b32[k] = Float(w[weightIndex(k, d)]) }
             // raw = X W' + b (float32 product, then the intercept added).
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(d), 1,
-                        x, Int32(d), w32, Int32(d), 0, &raw, Int32(outputs))
+            linearProduct(x, rows: n, dimension: d, weightsTransposed: w32, outputs: outputs, into: &raw)
             for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
             if outputs == 1 {
                 for i in 0..<n {
@@ -77,17 +78,24 @@ struct LogisticRegression {
             }
             let meanLoss = pairwiseSum(pointwiseLoss) / Float(n)
             for i in 0..<pointwiseGradient.count { pointwiseGradient[i] /= Float(n) }
-            // X' G: (outputs x d) = G' (outputs x n) X (n x d), float32.
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
-                        pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
-            var squaredNorm = 0.0
+            // G' X: (outputs x d) = G' (outputs x n) X (n x d), float32; binary: X' g by sgemv.
+            if outputs == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), 1, x, Int32(d), pointwiseGradient, 1,
+                            0, &gradientX, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
+                            pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
+            }
+            // scipy hands sklearn the parameters in x0's dtype (float32), so the penalty and the gradient are
+            // float32 too: penalty = float32(0.5 l2) * sdot(W, W), gradient = G'X + float32(l2) * W.
+            let l2Single = Float(l2)
             for k in 0..<outputs {
                 for j in 0..<d {
-                    let weight = w[weightIndex(k, j)]
-                    squaredNorm += weight * weight
-                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j]) + l2 * weight
+                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j] + l2Single * w32[j * outputs + k])
                 }
             }
+            let squaredNorm = cblas_sdot(Int32(outputs * d), w32, 1, w32, 1)
+            let penalty = Float(0.5 * l2) * squaredNorm
             if outputs == 1 {
                 gradient[weightIndex(0, d)] = Double(pairwiseSum(pointwiseGradient))
             } else {
@@ -95,14 +103,12 @@ struct LogisticRegression {
                 for i in 0..<n { for k in 0..<outputs { sums[k] += pointwiseGradient[i * outputs + k] } }
                 for k in 0..<outputs { gradient[weightIndex(k, d)] = Double(sums[k]) }
             }
-            return Double(meanLoss) + 0.5 * l2 * squaredNorm
+            return Double(meanLoss + penalty)
         }
         let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1)), evaluate: evaluate)
         var weights = [Float](repeating: 0, count: outputs * d), intercepts = [Float](repeating: 0, count: outputs)
-        for k in 0..<outputs {
-            for j in 0..<d { weights[k * d + j] = Float(result.x[weightIndex(k, j)]) }
-            intercepts[k] = Float(result.x[weightIndex(k, d)])
-        }
+        for j in 0..<d { for k in 0..<outputs { weights[j * outputs + k] = Float(result.x[weightIndex(k, j)]) } }
+        for k in 0..<outputs { intercepts[k] = Float(result.x[weightIndex(k, d)]) }
         return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
     }
 }
@@ -113,8 +119,7 @@ extension LogisticRegression.Model {
     func predict(x: [Float], rows n: Int) -> [Int] {
         let outputs = classes == 2 ? 1 : classes
         var scores = [Float](repeating: 0, count: n * outputs)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(dimension), 1,
-                    x, Int32(dimension), weights, Int32(dimension), 0, &scores, Int32(outputs))
+        linearProduct(x, rows: n, dimension: dimension, weightsTransposed: weights, outputs: outputs, into: &scores)
         return (0..<n).map { i in
             let row = i * outputs
             if outputs == 1 { return scores[row] + intercepts[0] > 0 ? 1 : 0 }
@@ -125,6 +130,18 @@ extension LogisticRegression.Model {
             }
             return best
         }
+    }
+}
+
+/// X W' in float32 as numpy computes `X @ coef.T` for sklearn's Fortran-ordered coefficients: sgemm with a
+/// C-contiguous W' (d x outputs), or sgemv when there is one output.
+private func linearProduct(_ x: [Float], rows n: Int, dimension d: Int, weightsTransposed w: [Float], outputs: Int,
+                           into result: inout [Float]) {
+    if outputs == 1 {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w, 1, 0, &result, 1)
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
+                    x, Int32(d), w, Int32(outputs), 0, &result, Int32(outputs))
     }
 }
 
@@ -148,7 +165,7 @@ private func halfBinomial(y: Double, raw: Double) -> (loss: Double, gradient: Do
 
 /// NumPy's pairwise summation of a contiguous float32 array (`np.sum`): blocks of at most 128 summed with eight
 /// accumulators, halves (rounded to a multiple of 8) summed recursively; float32 throughout.
-func pairwiseSum(_ values: [Float]) -> Float {
+private func pairwiseSum(_ values: [Float]) -> Float {
     values.withUnsafeBufferPointer { pairwiseSum($0.baseAddress, $0.count) }
 }
 

@@ -4,10 +4,10 @@ import Foundation
 extension ClusteringEvaluator {
     /// Times `evaluate` on a ClusTREC-Covid-sized task (2 subsets of 2284 documents in 50 topics, 4% embedded,
     /// 10 bootstrap k-means runs of 16384 rows each) with topic-structured random vectors of `dimension`.
-    /// Returns the seconds of the evaluation alone and its V-measure.
+    /// Returns the seconds of the evaluation alone, its V-measure and the per-subset runs.
     public static func benchmark(dimension: Int = 3072, documents: Int = 2284, topics: Int = 50,
                                  subsets: Int = 2, parameters: ClusteringParameters = ClusteringParameters())
-        throws -> (seconds: Double, vMeasure: Double) {
+        throws -> (seconds: Double, vMeasure: Double, subsets: [ClusteringSubsetResult]) {
         var random = NumPyRandomState(seed: 11)
         let centroids = (0..<topics).map { _ in random.randomSample(count: dimension).map { Float($0 * 2 - 1) } }
         let labels = (0..<subsets).map { _ in (0..<documents).map { _ in "topic\(random.randomInterval(UInt64(topics - 1)))" } }
@@ -23,7 +23,7 @@ extension ClusteringEvaluator {
             return EmbeddingMatrix(rows: subset.pickedIndices.count, dimension: dimension, values: values)
         }
         let start = Date()
-        let scores = try evaluate(plan: plan, labels: labels, embeddings: embeddings, parameters: parameters)
-        return (Date().timeIntervalSince(start), scores.mainScore)
+        let results = try evaluateSubsets(plan: plan, labels: labels, embeddings: embeddings, parameters: parameters)
+        return (Date().timeIntervalSince(start), scores(results).mainScore, results)
     }
 }

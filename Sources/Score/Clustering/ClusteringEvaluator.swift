@@ -41,6 +41,8 @@ public enum ClusteringEvaluationError: Error, CustomStringConvertible, Equatable
     case rowCountMismatch(subset: Int, expected: Int, found: Int)
     case pickedIndexOutOfRange(subset: Int, index: Int, documents: Int)
     case nonFiniteValue(subset: Int, row: Int, document: Int)
+    case emptySubset(subset: Int)
+    case tooFewDocumentsPerRun(subset: Int, clusters: Int, documentsPerRun: Int)
 
     public var description: String {
         switch self {
@@ -52,6 +54,10 @@ public enum ClusteringEvaluationError: Error, CustomStringConvertible, Equatable
             "clustering subset \(subset): picked document \(index) but the subset has \(documents) labels"
         case let .nonFiniteValue(subset, row, document):
             "clustering subset \(subset): the embedding of document \(document) (row \(row)) contains NaN or Inf"
+        case let .emptySubset(subset):
+            "clustering subset \(subset): no documents to cluster"
+        case let .tooFewDocumentsPerRun(subset, clusters, documentsPerRun):
+            "clustering subset \(subset): \(clusters) labels need at least as many documents per k-means run, got \(documentsPerRun)"
         }
     }
 }
@@ -61,16 +67,16 @@ public struct ClusteringSubsetResult: Sendable, Equatable {
     public let vMeasures: [Double]
     public let amis: [Double]
     public let clusters: Int
-    public var vMeasure: Double { mean(vMeasures) }
-    public var vMeasureStd: Double { populationStd(vMeasures) }
-    public var ami: Double { mean(amis) }
-    public var amiStd: Double { populationStd(amis) }
+    public var vMeasure: Double { RunStatistics.mean(vMeasures) }
+    public var vMeasureStd: Double { RunStatistics.populationStd(vMeasures) }
+    public var ami: Double { RunStatistics.mean(amis) }
+    public var amiStd: Double { RunStatistics.populationStd(amis) }
 }
 
 public enum ClusteringEvaluator {
     /// Replays mteb's document sampling and bootstrap draws for subsets of the given sizes, in evaluation order.
     public static func plan(subsetSizes: [Int], parameters: ClusteringParameters) -> ClusteringPlan {
-        var random = PythonRandom(seed: UInt64(max(parameters.seed, 0)))
+        var random = PythonRandom(seed: UInt64(parameters.seed.magnitude))   // CPython seeds with |seed|
         var subsets: [ClusteringPlan.Subset] = []
         for n in subsetSizes {
             let picked: [Int]
@@ -104,10 +110,10 @@ public enum ClusteringEvaluator {
     /// mteb's task-level metrics from per-subset results: each metric averaged over subsets.
     public static func scores(_ subsets: [ClusteringSubsetResult]) -> Scores {
         Scores(mainScoreName: "v_measure", metrics: [
-            "v_measure": mean(subsets.map(\.vMeasure)),
-            "v_measure_std": mean(subsets.map(\.vMeasureStd)),
-            "ami": mean(subsets.map(\.ami)),
-            "ami_std": mean(subsets.map(\.amiStd)),
+            "v_measure": RunStatistics.mean(subsets.map(\.vMeasure)),
+            "v_measure_std": RunStatistics.mean(subsets.map(\.vMeasureStd)),
+            "ami": RunStatistics.mean(subsets.map(\.ami)),
+            "ami_std": RunStatistics.mean(subsets.map(\.amiStd)),
         ])
     }
 
@@ -135,6 +141,13 @@ public enum ClusteringEvaluator {
             // Labels as codes; k-means gets as many clusters as distinct labels among the picked documents.
             let pickedLabels = picked.map { labels[s][$0] }
             let distinct = Array(Set(pickedLabels)).sorted()
+            guard !picked.isEmpty, subset.bootstrapDraws.contains(where: { !$0.isEmpty }) else {
+                throw ClusteringEvaluationError.emptySubset(subset: s)
+            }
+            if let short = subset.bootstrapDraws.first(where: { $0.count < distinct.count }) {
+                throw ClusteringEvaluationError.tooFewDocumentsPerRun(subset: s, clusters: distinct.count,
+                                                                     documentsPerRun: short.count)
+            }
             var code = [String: Int]()
             for (i, label) in distinct.enumerated() { code[label] = i }
             let codes = pickedLabels.map { code[$0] ?? 0 }
@@ -154,13 +167,16 @@ public enum ClusteringEvaluator {
     }
 }
 
-func mean(_ values: [Double]) -> Double {
-    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-}
+/// Means and spreads over experiments / bootstrap runs, as mteb takes them with NumPy.
+enum RunStatistics {
+    static func mean(_ values: [Double]) -> Double {
+        values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+    }
 
-/// `np.std` (ddof = 0).
-func populationStd(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return .nan }
-    let m = mean(values)
-    return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count)).squareRoot()
+    /// `np.std` (ddof = 0).
+    static func populationStd(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let m = mean(values)
+        return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count)).squareRoot()
+    }
 }

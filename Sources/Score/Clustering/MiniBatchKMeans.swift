@@ -112,11 +112,7 @@ public struct MiniBatchKMeans: Sendable {
         let m = rows.count, d = points.dimension, k = clusters
         let trials = 2 + Int(Foundation.log(Double(k)))
         // Distinct rows among the m init rows, in float64, with their squared norms.
-        var slot = [Int: Int](), distinct = [Int]()
-        let rowSlot = rows.map { row -> Int in
-            if let s = slot[row] { return s }
-            slot[row] = distinct.count; distinct.append(row); return distinct.count - 1
-        }
+        let (distinct, rowSlot) = distinctRows(rows)
         var wide = [Double](repeating: 0, count: distinct.count * d)
         var norms = [Double](repeating: 0, count: distinct.count)
         points.values.withUnsafeBufferPointer { values in
@@ -153,20 +149,25 @@ public struct MiniBatchKMeans: Sendable {
         setCenter(0, row: rows[first])
         var closest = distances(from: [first])[0]
         let ones = [Float](repeating: 1, count: m)
-        var potential = cblas_sdot(Int32(m), closest, 1, ones, 1)
+        var potential = cblas_sdot(Int32(m), closest, 1, ones, 1)   // (1, m) @ (m,): numpy's dot -> sdot
         for c in 1..<max(k, 1) {
             let thresholds = random.randomSample(count: trials).map { $0 * Double(potential) }
             var cumulative = [Double](repeating: 0, count: m)
             var running: Float = 0
             for i in 0..<m { running += closest[i]; cumulative[i] = Double(running) }
-            let candidates = thresholds.map { min(searchSortedLeft(cumulative, $0), m - 1) }
+            let candidates = thresholds.map { min(NumPyRandomState.searchSortedLeft(cumulative, $0), m - 1) }
             var candidateDistances = distances(from: candidates)
-            var best = 0, bestPotential: Float = 0
             for t in 0..<candidates.count {
                 for i in 0..<m { candidateDistances[t][i] = min(closest[i], candidateDistances[t][i]) }
-                let pot = cblas_sdot(Int32(m), candidateDistances[t], 1, ones, 1)
-                if t == 0 || pot < bestPotential { best = t; bestPotential = pot }   // np.argmin: first minimum
             }
+            // `distance_to_candidates @ sample_weight.reshape(-1, 1)` is a matrix-vector product: numpy calls
+            // sgemv (not sdot), whose float32 summation order differs and can move a later searchsorted.
+            let stacked = Array(candidateDistances.joined())
+            var potentials = [Float](repeating: 0, count: candidates.count)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(candidates.count), Int32(m), 1, stacked, Int32(m),
+                        ones, 1, 0, &potentials, 1)
+            var best = 0, bestPotential = potentials[0]
+            for t in 1..<candidates.count where potentials[t] < bestPotential { best = t; bestPotential = potentials[t] }
             potential = bestPotential
             closest = candidateDistances[best]
             setCenter(c, row: rows[candidates[best]])
@@ -182,11 +183,7 @@ public struct MiniBatchKMeans: Sendable {
     private func assign(points: EmbeddingMatrix, rows: [Int], centers: [Float], labels: inout [Int],
                         inertia computeInertia: Bool = true) -> Float {
         let d = points.dimension, k = clusters
-        var slot = [Int: Int](), distinct = [Int]()
-        let rowSlot = rows.map { row -> Int in
-            if let s = slot[row] { return s }
-            slot[row] = distinct.count; distinct.append(row); return distinct.count - 1
-        }
+        let (distinct, rowSlot) = distinctRows(rows)
         let u = distinct.count
         var gathered = [Float](repeating: 0, count: u * d)
         points.values.withUnsafeBufferPointer { values in
@@ -234,6 +231,18 @@ public struct MiniBatchKMeans: Sendable {
             total += part
         }
         return total
+    }
+
+    /// The distinct values of `rows` in order of first appearance, and each row's position among them.
+    private func distinctRows(_ rows: [Int]) -> (distinct: [Int], slotOfRow: [Int]) {
+        var slot = [Int: Int](), distinct = [Int]()
+        let slotOfRow = rows.map { row -> Int in
+            if let s = slot[row] { return s }
+            slot[row] = distinct.count
+            distinct.append(row)
+            return distinct.count - 1
+        }
+        return (distinct, slotOfRow)
     }
 
     /// `_euclidean_dense_dense(squared=True)` in float32, unrolled by four as sklearn writes it.

@@ -48,7 +48,7 @@ extension EmbeddingLookup {
                 if missing.count < 5 { missing.append(text) }
                 continue
             }
-            if matrix.row(row).contains(where: { !$0.isFinite }) { throw ScoreError.nonFiniteEmbedding(text: text) }
+            if !matrix.rowIsFinite(row) { throw ScoreError.nonFiniteEmbedding(text: text) }
         }
         if missingCount > 0 { throw ScoreError.missingTexts(task: task, count: missingCount, examples: missing) }
     }
@@ -59,5 +59,24 @@ extension EmbeddingLookup {
         let rows = texts.map { row(of: $0) ?? 0 }
         if rows.count == matrix.rows && rows.enumerated().allSatisfy({ $0.offset == $0.element }) { return matrix }
         return matrix.selecting(rows: rows)
+    }
+}
+
+extension EmbeddingMatrix {
+    /// Whether row `index` holds no NaN or Inf: `x * 0` is 0 for finite x and NaN otherwise (SIMD, no branches).
+    func rowIsFinite(_ index: Int) -> Bool {
+        values.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return true }
+            let x = base + index * dimension
+            var lanes = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= dimension {
+                lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            var sum = lanes.sum()
+            while i < dimension { sum += x[i] * 0; i += 1 }
+            return sum == 0
+        }
     }
 }

@@ -16,7 +16,15 @@ public enum Similarity {
                 let pointer = base + row * d
                 let norm = dotProduct(pointer, pointer, d).squareRoot()
                 // Divide (as sklearn's normalize and torch's F.normalize do), not multiply by 1 / norm.
-                if norm > 0 { for i in 0..<d { pointer[i] /= norm } }
+                guard norm > 0 else { continue }
+                var i = 0
+                let divisor = SIMD16<Float>(repeating: norm)
+                while i + 16 <= d {
+                    let raw = UnsafeMutableRawPointer(pointer + i)
+                    raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) / divisor, as: SIMD16<Float>.self)
+                    i += 16
+                }
+                while i < d { pointer[i] /= norm; i += 1 }
             }
         }
         return EmbeddingMatrix(rows: matrix.rows, dimension: d, values: values)
@@ -47,19 +55,7 @@ public enum Similarity {
 
     /// Row-wise L1 distances.
     public static func manhattan(_ matrix: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> [Float] {
-        paired(matrix, first, second) { x, y, d in
-            var lanes = SIMD16<Float>()
-            var i = 0
-            while i + 16 <= d {
-                let diff = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-                    - UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-                lanes += diff.replacing(with: -diff, where: diff .< 0)
-                i += 16
-            }
-            var sum = lanes.sum()
-            while i < d { sum += abs(x[i] - y[i]); i += 1 }
-            return sum
-        }
+        paired(matrix, first, second) { x, y, d in l1Distance(x, y, d) }
     }
 
     /// Row-wise L2 distances.
@@ -82,6 +78,53 @@ public enum Similarity {
         }
         var sum = lanes.sum()
         while i < d { sum += x[i] * y[i]; i += 1 }
+        return sum
+    }
+
+    /// Every paired score mteb's STS and PairClassification evaluators use, in one pass over each pair's rows
+    /// (memory traffic dominates at large dimensions). Each value is computed exactly as by the single-purpose
+    /// functions above.
+    public struct PairScores {
+        /// torch cosine (dot of normalised rows), sklearn cosine, raw dot, L1 and L2 distances.
+        public var modelCosine: [Float], sklearnCosine: [Float], dot: [Float], manhattan: [Float], euclidean: [Float]
+    }
+
+    public static func pairScores(raw: EmbeddingMatrix, normalized: EmbeddingMatrix, _ first: [Int], _ second: [Int]) -> PairScores {
+        precondition(first.count == second.count && raw.dimension == normalized.dimension, "pairScores: shapes differ")
+        let n = first.count, d = raw.dimension
+        var scores = PairScores(modelCosine: .init(repeating: 0, count: n), sklearnCosine: .init(repeating: 0, count: n),
+                                dot: .init(repeating: 0, count: n), manhattan: .init(repeating: 0, count: n),
+                                euclidean: .init(repeating: 0, count: n))
+        raw.values.withUnsafeBufferPointer { pr in
+            normalized.values.withUnsafeBufferPointer { pn in
+                guard let r = pr.baseAddress, let u = pn.baseAddress else { return }
+                for k in 0..<n {
+                    let (ra, rb) = (r + first[k] * d, r + second[k] * d)
+                    let (ua, ub) = (u + first[k] * d, u + second[k] * d)
+                    scores.modelCosine[k] = dotProduct(ua, ub, d)
+                    scores.sklearnCosine[k] = 1 - 0.5 * squaredDistance(ua, ub, d)
+                    scores.dot[k] = dotProduct(ra, rb, d)
+                    scores.manhattan[k] = l1Distance(ra, rb, d)
+                    scores.euclidean[k] = squaredDistance(ra, rb, d).squareRoot()
+                }
+            }
+        }
+        return scores
+    }
+
+    /// `sum(|x - y|)` in float32, in the same fixed order as `dotProduct`.
+    @inline(__always)
+    public static func l1Distance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= d {
+            let diff = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                - UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes += diff.replacing(with: -diff, where: diff .< 0)
+            i += 16
+        }
+        var sum = lanes.sum()
+        while i < d { sum += abs(x[i] - y[i]); i += 1 }
         return sum
     }
 

@@ -6,13 +6,13 @@ public enum PairClassificationEvaluator {
     /// - Parameters: `first`, `second`: per pair, the rows of sentence1 and sentence2 in `vectors`.
     public static func evaluate(vectors: TaskVectors, first: [Int], second: [Int], labels: [Bool],
                                 mainScore: String = "max_ap") throws -> Scores {
-        let (raw, unit) = (vectors.matrix, vectors.normalized)
+        let paired = Similarity.pairScores(raw: vectors.matrix, normalized: vectors.normalized, first, second)
         let functions: [(name: String, scores: [Float], higherIsSimilar: Bool)] = [
-            ("similarity", Similarity.dot(unit, first, second), true),
-            ("cosine", Similarity.sklearnCosine(normalized: unit, first, second), true),
-            ("manhattan", Similarity.manhattan(raw, first, second), false),
-            ("euclidean", Similarity.euclidean(raw, first, second), false),
-            ("dot", Similarity.dot(raw, first, second), true),
+            ("similarity", paired.modelCosine, true),
+            ("cosine", paired.sklearnCosine, true),
+            ("manhattan", paired.manhattan, false),
+            ("euclidean", paired.euclidean, false),
+            ("dot", paired.dot, true),
         ]
         var metrics: [String: Double] = [:]
         for function in functions {

@@ -73,7 +73,7 @@ public struct NumPyRandomState: Sendable {
     public mutating func choice(count: Int, cumulative cdf: [Double]) -> [Int] {
         (0..<count).map { _ in
             let u = twister.nextDouble()
-            return Swift.min(searchSortedRight(cdf, u), cdf.count - 1)
+            return Swift.min(Self.searchSortedRight(cdf, u), cdf.count - 1)
         }
     }
 
@@ -93,22 +93,24 @@ public struct NumPyRandomState: Sendable {
     }
 }
 
-/// `np.searchsorted(sorted, value, side="right")`: the number of entries <= value.
-func searchSortedRight(_ sorted: [Double], _ value: Double) -> Int {
-    var low = 0, high = sorted.count
-    while low < high {
-        let mid = (low + high) / 2
-        if sorted[mid] <= value { low = mid + 1 } else { high = mid }
+extension NumPyRandomState {
+    /// `np.searchsorted(sorted, value, side="right")`: the number of entries <= value.
+    static func searchSortedRight(_ sorted: [Double], _ value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] <= value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
-    return low
-}
 
-/// `np.searchsorted(sorted, value, side="left")`: the number of entries < value.
-func searchSortedLeft(_ sorted: [Double], _ value: Double) -> Int {
-    var low = 0, high = sorted.count
-    while low < high {
-        let mid = (low + high) / 2
-        if sorted[mid] < value { low = mid + 1 } else { high = mid }
+    /// `np.searchsorted(sorted, value, side="left")`: the number of entries < value.
+    static func searchSortedLeft(_ sorted: [Double], _ value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
-    return low
 }

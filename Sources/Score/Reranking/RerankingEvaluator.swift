@@ -26,7 +26,7 @@ public enum RerankingEvaluator {
             }
             queries.append(Query(
                 text: record.query,
-                candidates: (record.positive + record.negative).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                candidates: (record.positive + record.negative).map(pythonStrip),
                 documentIDs: record.positive.indices.map { documentID("apositive", $0) }
                     + record.negative.indices.map { documentID("negative", $0) },
                 relevant: record.positive.map { _ in true } + record.negative.map { _ in false }))
@@ -68,6 +68,20 @@ public enum RerankingEvaluator {
         metrics["accuracy"] = metrics["recall_at_1"]
         return Scores(mainScoreName: mainScore, metrics: metrics)
     }
+}
+
+/// Python's `str.strip()`: removes leading and trailing characters for which `str.isspace()` holds (Unicode
+/// White_Space, plus U+001C...U+001F). Returns the text itself, without copying, when there is nothing to strip.
+func pythonStrip(_ text: String) -> String {
+    func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
+    }
+    let scalars = text.unicodeScalars
+    guard let first = scalars.first, let last = scalars.last, isSpace(first) || isSpace(last) else { return text }
+    guard let start = scalars.firstIndex(where: { !isSpace($0) }), let end = scalars.lastIndex(where: { !isSpace($0) }) else {
+        return ""
+    }
+    return String(scalars[start...end])
 }
 
 /// trec_eval's per-query measures (as pytrec_eval computes `map_cut`, `ndcg_cut`, `recall`, `P`, `success`)

@@ -7,12 +7,12 @@ public enum STSEvaluator {
     ///   `manhattan_*`, `euclidean_*` (negated distances); main `cosine_spearman`.
     public static func evaluate(vectors: TaskVectors, first: [Int], second: [Int], gold: [Double],
                                 mainScore: String = "cosine_spearman") -> Scores {
-        let (raw, unit) = (vectors.matrix, vectors.normalized)
+        let paired = Similarity.pairScores(raw: vectors.matrix, normalized: vectors.normalized, first, second)
         let lists: [(String, [Float])] = [
-            ("", Similarity.dot(unit, first, second)),
-            ("cosine_", Similarity.sklearnCosine(normalized: unit, first, second)),
-            ("manhattan_", Similarity.manhattan(raw, first, second).map { -$0 }),
-            ("euclidean_", Similarity.euclidean(raw, first, second).map { -$0 }),
+            ("", paired.modelCosine),
+            ("cosine_", paired.sklearnCosine),
+            ("manhattan_", paired.manhattan.map { -$0 }),
+            ("euclidean_", paired.euclidean.map { -$0 }),
         ]
         var metrics: [String: Double] = [:]
         for (prefix, scores) in lists {

@@ -1,7 +1,10 @@
 /// Every command of `pipeline`, in the order `pipeline --help` lists them. Add one line per new command.
 let allCommands: [any Command.Type] = [
     VersionCommand.self,
+    ExtractCommand.self,
     ScoreCommand.self,
+    RunCommand.self,
+    DemoCommand.self,
     BenchScoreCommand.self,
     StoreStatsCommand.self,
     StoreVerifyCommand.self,

@@ -7,13 +7,23 @@ import TestSupport
 /// (scripts/reference/make_ml_parity.py -> Fixtures/ml-parity.json) on the real train/test splits.
 @Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
 struct ClassificationParityTests {
-    static let tasks = ["EmotionClassification", "Banking77Classification", "TweetSentimentExtractionClassification"]
+    static let tasks = ["EmotionClassification", "Banking77Classification", "TweetSentimentExtractionClassification",
+                        "EmotionClassification-binary"]
+
+    /// A task's split; "-binary" is EmotionClassification restricted to labels 0 and 1 (as the generator does),
+    /// the binary case that none of the real tasks exercises.
+    static func split(_ task: String, _ split: String) throws -> [(text: String, label: String)] {
+        guard task.hasSuffix("-binary") else { return try SharedTaskFile.classification(task, split) }
+        let base = String(task.dropLast("-binary".count))
+        return try SharedTaskFile.classification(base, split).filter { $0.label == "0" || $0.label == "1" }
+    }
 
     /// The undersampled training sets are mteb's exactly (MT19937 + NumPy's shuffle).
     @Test(arguments: tasks) func planMatchesMteb(task: String) throws {
         let reference = try #require(try Self.reference(task))
-        let train = try SharedTaskFile.classification(task, "train")
+        let train = try Self.split(task, "train")
         let samples = try #require(reference["samples_per_label"]?.int)
+        #expect(ClassificationEvaluator.mtebSamplesPerLabel(task: String(task.prefix { $0 != "-" })) == samples)
         let plan = ClassificationEvaluator.plan(trainLabels: train.map(\.label), samplesPerLabel: samples)
         let expected = try #require(reference["experiments"].flatMap { value -> [[Int]]? in
             guard case .list(let lists) = value else { return nil }
@@ -23,14 +33,14 @@ struct ClassificationParityTests {
         #expect(plan.experiments == expected)
     }
 
-    /// Mean accuracy (main score) and every experiment's accuracy.
-    /// Tolerance 1e-4 on the mean: the solver replays sklearn's float32 loss and scipy's L-BFGS-B step rules,
-    /// but BLAS summation order (sgemm in the loss, dot products in the solver) is not bit-identical to
-    /// numpy's OpenBLAS build, so a test prediction near a decision boundary may flip.
+    /// Mean accuracy (main score), every experiment's accuracy and every metric. The solver replays sklearn's
+    /// float32 objective and scipy's L-BFGS-B step rules; the results agree with mteb to rounding here, but BLAS
+    /// builds sum in their own order, so on other data a test prediction at a decision boundary may flip: the
+    /// main score is held to the issue's 1e-4 and the other metrics to 1e-9 (what these cases reach).
     @Test(arguments: tasks) func scoresMatchMteb(task: String) throws {
         let reference = try #require(try Self.reference(task))
-        let train = try SharedTaskFile.classification(task, "train")
-        let test = try SharedTaskFile.classification(task, "test")
+        let train = try Self.split(task, "train")
+        let test = try Self.split(task, "test")
         let scale = try #require(reference["scale"]?.double)
         let embeddings = SyntheticEmbeddings(records: train + test, scale: scale, dimension: 32)
         let samples = try #require(reference["samples_per_label"]?.int)
@@ -52,9 +62,12 @@ struct ClassificationParityTests {
         print(String(format: "classification parity %@: accuracy %.6f mteb %.6f |delta| %.2e, max per-experiment %.2e (%.3f s)",
                      task, scores.mainScore, expectedMain, abs(scores.mainScore - expectedMain), deltas.max() ?? .nan, seconds))
         #expect(abs(scores.mainScore - expectedMain) <= 1e-4)
-        for key in ["f1", "f1_weighted", "precision", "precision_weighted", "recall", "recall_weighted"] {
-            let expected = try #require(reference["metrics"]?[key]?.double)
-            #expect(abs((scores.metrics[key] ?? .nan) - expected) <= 1e-3, "\(key)")
+        guard case .object(let expectedMetrics)? = reference["metrics"] else { Issue.record("no metrics"); return }
+        #expect(Set(expectedMetrics.keys).subtracting(["main_score"]) == Set(scores.metrics.keys))
+        // Every other metric mteb reports (f1, precision, recall, their weighted forms, ap for binary tasks).
+        for (key, value) in expectedMetrics where key != "main_score" {
+            let expected = try #require(value.double)
+            #expect(abs((scores.metrics[key] ?? .nan) - expected) <= 1e-9, "\(key)")
         }
     }
 

@@ -9,15 +9,6 @@ import TestSupport
 struct ClusteringParityTests {
     static let tasks = ["SIB200ClusteringS2S", "ClusTREC-Covid"]
 
-    static func parameters(_ task: String) -> ClusteringParameters {
-        var parameters = ClusteringParameters()
-        if task == "SIB200ClusteringS2S" {
-            parameters.maxDocumentsToEmbed = 1004
-            parameters.maxFractionOfDocumentsToEmbed = nil
-        }
-        return parameters
-    }
-
     /// V-measure per bootstrap run and its mean (main score).
     /// Tolerance 1e-4: MiniBatchKMeans is replayed call for call (RandomState order, float32 updates), but BLAS
     /// sums may round differently from numpy's OpenBLAS build and flip a near-tie assignment.
@@ -28,7 +19,7 @@ struct ClusteringParityTests {
         let scale = try #require(reference["scale"]?.double)
         let records = subsets.flatMap { zip($0.sentences, $0.labels).map { (text: $0, label: $1) } }
         let embeddings = SyntheticEmbeddings(records: records, scale: scale, dimension: 32)
-        let parameters = Self.parameters(task)
+        let parameters = ClusteringParameters.mteb(task: task)
         let plan = ClusteringEvaluator.plan(subsetSizes: subsets.map(\.sentences.count), parameters: parameters)
 
         // The documents mteb sampled (first 20 of each subset, from the same random.Random(42) stream).
@@ -53,7 +44,9 @@ struct ClusteringParityTests {
             let expectedRuns = try #require(expectedSubsets[name]?["v_measures"]?.doubles)
             runDeltas += zip(results[s].vMeasures, expectedRuns).map { abs($0 - $1) }
             let expectedAmi = try #require(expectedSubsets[name]?["ami"]?.double)
-            #expect(abs(results[s].ami - expectedAmi) <= 1e-3, "ami of \(name)")
+            #expect(abs(results[s].ami - expectedAmi) <= 1e-9, "ami of \(name)")
+            let expectedStd = try #require(expectedSubsets[name]?["v_measure_std"]?.double)
+            #expect(abs(results[s].vMeasureStd - expectedStd) <= 1e-9, "v_measure_std of \(name)")
         }
         print(String(format: "clustering parity %@: v_measure %.6f mteb %.6f |delta| %.2e, max per-run %.2e (%.3f s)",
                      task, scores.mainScore, expectedMain, abs(scores.mainScore - expectedMain), runDeltas.max() ?? .nan, seconds))

@@ -1,0 +1,84 @@
+import Foundation
+
+/// `summary.md` and `summary.csv`, laid out like the paper's Tables 3 and 4.
+enum SummaryWriter {
+    /// The Markdown summary: the main table (task types and average), the grid points that a reader might call
+    /// "best" with the split that chose them, and the per-task table.
+    static func markdown(_ table: ResultTable, title: String, notes: [String] = []) -> String {
+        var lines = ["# \(title)", ""]
+        lines += notes.map { "> \($0)" }
+        if !notes.isEmpty { lines.append("") }
+        lines.append("Main score of each task x 100; a task-type column is the mean over its tasks, Avg. the mean of the "
+                     + "task-type columns. Every grid point is its own row.")
+        lines.append("")
+
+        let typeHeaders = table.types.map { ResultTable.typeAbbreviation[$0] ?? $0 }
+        lines.append(markdownRow(["Model", "Prompt", "Recipe"] + typeHeaders + ["Avg."]))
+        lines.append(markdownRow(["---", "---", "---"] + Array(repeating: "---:", count: typeHeaders.count + 1)))
+        for row in table.rows {
+            lines.append(markdownRow([row.model, row.prompt, row.recipe.label]
+                                     + table.types.map { percent(row.byType[$0]) } + [percent(row.average)]))
+        }
+
+        let choices = bestLines(table)
+        if !choices.isEmpty {
+            lines += ["", "## Best grid points", ""]
+            lines.append("Chosen by Avg. on the **\(table.splitDescription)** split, the same data the scores are computed on: "
+                         + "an optimistic choice, not a held-out one. Every point is in the table above.")
+            lines.append("")
+            lines += choices
+        }
+
+        lines += ["", "## Per task", ""]
+        let taskHeaders = table.tasks.map(\.name)
+        lines.append(markdownRow(["Model", "Prompt", "Recipe"] + taskHeaders))
+        lines.append(markdownRow(["---", "---", "---"] + Array(repeating: "---:", count: taskHeaders.count)))
+        for row in table.rows {
+            lines.append(markdownRow([row.model, row.prompt, row.recipe.label] + taskHeaders.map { percent(row.byTask[$0]) }))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One line per (model, prompt, recipe kind) whose grid has more than one point.
+    static func bestLines(_ table: ResultTable) -> [String] {
+        var lines: [String] = []
+        for (model, prompt) in table.modelPrompts {
+            for best in table.bestPerKind(model: model, prompt: prompt) where best.gridSize > 1 {
+                lines.append("- \(model) / \(prompt) / \(best.kind.displayName): best of \(best.gridSize) grid points is "
+                             + "**\(best.row.recipe.label)** (Avg. \(percent(best.row.average)), chosen on the "
+                             + "\(table.splitDescription) split)")
+            }
+        }
+        return lines
+    }
+
+    private static func markdownRow(_ cells: [String]) -> String {
+        "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+    }
+
+    /// The CSV: one row per (model, prompt, grid point); task-type columns, the average, then every task.
+    /// Scores are fractions as the evaluators report them (not x 100), with full precision.
+    static func csv(_ table: ResultTable) -> String {
+        let header = ["model", "prompt", "recipe", "parameters"] + table.types + ["average"] + table.tasks.map(\.name)
+        var lines = [csvRow(header)]
+        for row in table.rows {
+            let cells = [row.model, row.prompt, row.recipe.kind.rawValue, row.recipe.parameterLabel]
+                + table.types.map { number(row.byType[$0]) } + [number(row.average)]
+                + table.tasks.map { number(row.byTask[$0.name]) }
+            lines.append(csvRow(cells))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "" }
+        return String(value)
+    }
+
+    private static func csvRow(_ cells: [String]) -> String {
+        cells.map { cell in
+            cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+        }.joined(separator: ",")
+    }
+}

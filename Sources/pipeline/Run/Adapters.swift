@@ -1,0 +1,247 @@
+import Extract
+import Foundation
+import Score
+import Store
+
+// The real stages behind the backend protocols of Backends.swift: Extract's Tokenizer and MoEModel, Store's
+// EmbeddingStore, Score's tasks, recipes and evaluators.
+
+struct RealBackends: BackendFactory {
+    func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey {
+        // Checkpoint reads config.json and the safetensors headers (memory-mapped), never the weights whole.
+        let checkpoint = try Checkpoint(directory: model.path)
+        return ModelKey(name: model.name, variant: model.quantization.variant, fingerprint: checkpoint.fingerprint,
+                        architectureJSON: "{}")
+    }
+
+    func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend {
+        try ModelEncoder(entry: model)
+    }
+
+    func cache(at path: URL, writable: Bool) throws -> CacheBackend {
+        try StoreCache(path: path, writable: writable)
+    }
+
+    func scoring(cache: CacheBackend) throws -> ScoringBackend {
+        guard let store = cache as? StoreCache else { throw PipelineError.notIntegrated("scoring without the SQLite store") }
+        return StoreScoring(cache: store)
+    }
+}
+
+extension Manifest.Quantization {
+    /// The model's variant in the cache key.
+    var variant: String {
+        switch self {
+        case .none: return "f32"
+        case .int8: return "int8"
+        case .q4: return "q4"
+        }
+    }
+}
+
+/// Tokenizer + forward pass of one checkpoint.
+final class ModelEncoder: EncoderBackend {
+    let key: ModelKey
+    let tokenizer: Tokenizer
+    let model: MoEModel
+
+    init(entry: Manifest.ModelEntry) throws {
+        guard entry.quantization == .none else {
+            throw PipelineError.notIntegrated("quantization \(entry.quantization.rawValue) for extract")
+        }
+        tokenizer = try Tokenizer(directory: entry.path)
+        model = try MoEModel.load(directory: entry.path)
+        let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
+        key = ModelKey(name: entry.name, variant: entry.quantization.variant, fingerprint: model.fingerprint,
+                       architectureJSON: summary)
+    }
+
+    var maxPositionEmbeddings: Int { model.maxPositionEmbeddings }
+
+    func tokenize(_ input: String) throws -> [Int] { tokenizer.encode(input) }
+
+    func encode(_ batch: [PreparedText], tokenBudget: Int) throws -> [EncodedRecord] {
+        let outputs = try model.pooledEmbeddings(sequences: batch.map(\.tokens), tokenBudget: tokenBudget)
+        let hiddenLayers = model.hiddenStateCount, hiddenSize = model.spec.hiddenSize
+        let routerLayers = model.routerLayers, experts = model.spec.expertCount
+        return zip(batch, outputs).map { text, output in
+            let record = PooledRecord(
+                text: text.text, tokenCount: output.tokenCount, truncated: text.truncated,
+                hiddenStates: [.last: output.lastToken.hiddenStates, .mean: output.mean.hiddenStates],
+                routerLogits: [.last: output.lastToken.routerLogits, .mean: output.mean.routerLogits],
+                hiddenLayers: hiddenLayers, hiddenSize: hiddenSize, routerLayers: routerLayers, experts: experts)
+            return EncodedRecord(text: text.text, tokenCount: output.tokenCount, truncated: text.truncated, payload: record)
+        }
+    }
+}
+
+/// The SQLite cache. Model and prompt ids are looked up (read-only) or registered (writable) once per key.
+final class StoreCache: CacheBackend {
+    let store: EmbeddingStore
+    let writable: Bool
+    private var modelIDs: [ModelKey: ModelID?] = [:]
+    private var promptIDs: [PromptKey: PromptID?] = [:]
+
+    init(path: URL, writable: Bool) throws {
+        store = try EmbeddingStore(path: path.path, readOnly: !writable, options: StoreOptions(exclusiveWriter: writable))
+        self.writable = writable
+    }
+
+    func modelID(_ key: ModelKey) throws -> ModelID? {
+        if let known = modelIDs[key] { return known }
+        let identity = ModelIdentity(name: key.name, variant: key.variant, fingerprint: key.fingerprint,
+                                     architectureJSON: key.architectureJSON)
+        let id: ModelID? = writable
+            ? try store.register(identity)
+            : try store.models().first { $0.identity.name == key.name && $0.identity.variant == key.variant
+                                         && $0.identity.fingerprint == key.fingerprint }?.id
+        modelIDs[key] = id
+        return id
+    }
+
+    func promptID(_ key: PromptKey) throws -> PromptID? {
+        if let known = promptIDs[key] { return known }
+        let identity = PromptIdentity(name: key.name, specification: key.specification)
+        let id: PromptID? = writable
+            ? try store.register(identity)
+            : try store.prompts().first { $0.identity == identity }?.id
+        promptIDs[key] = id
+        return id
+    }
+
+    func missingTexts(model: ModelKey, prompt: PromptKey, texts: [String]) throws -> [String] {
+        guard let modelID = try modelID(model), let promptID = try promptID(prompt) else {
+            var seen = Set<String>()
+            return texts.filter { seen.insert($0).inserted }
+        }
+        return try store.missingTexts(model: modelID, prompt: promptID, texts: texts)
+    }
+
+    func put(_ records: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws {
+        guard let modelID = try modelID(model), let promptID = try promptID(prompt) else { return }
+        try store.put(records.compactMap { $0.payload as? PooledRecord }, model: modelID, prompt: promptID)
+    }
+}
+
+/// Score's tensor source over the store, for one (model, prompt).
+struct StoreTensorSource: TensorSource {
+    let store: EmbeddingStore
+    let model: ModelID
+    let prompt: PromptID
+
+    func hiddenStates(layer: Int, pooling: Score.Pooling, texts: [String]) throws -> EmbeddingMatrix {
+        let read = try store.hiddenStates(model: model, prompt: prompt, layer: layer, pooling: Store.Pooling(pooling),
+                                          texts: texts)
+        return EmbeddingMatrix(rows: texts.count, dimension: read.dimension, values: read.values)
+    }
+
+    func routerLogits(pooling: Score.Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
+        let read = try store.routerLogits(model: model, prompt: prompt, pooling: Store.Pooling(pooling), texts: texts)
+        let matrix = EmbeddingMatrix(rows: texts.count, dimension: read.layers.count * read.experts, values: read.values)
+        return (matrix, read.layers, read.experts)
+    }
+}
+
+/// Remembers what a grid already read: every point of a task's grid asks for the same texts.
+final class MemoizedTensorSource: TensorSource {
+    private let base: StoreTensorSource
+    private var hidden: [String: EmbeddingMatrix] = [:]
+    private var router: [Score.Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
+    private var texts: [String]?
+
+    init(_ base: StoreTensorSource) { self.base = base }
+
+    /// The cache holds for one list of texts; another list starts afresh.
+    private func check(_ texts: [String]) {
+        if self.texts != texts {
+            self.texts = texts
+            hidden = [:]
+            router = [:]
+        }
+    }
+
+    func hiddenStates(layer: Int, pooling: Score.Pooling, texts: [String]) throws -> EmbeddingMatrix {
+        check(texts)
+        let key = "\(layer)/\(pooling.rawValue)"
+        if let known = hidden[key] { return known }
+        let read = try base.hiddenStates(layer: layer, pooling: pooling, texts: texts)
+        hidden[key] = read
+        return read
+    }
+
+    func routerLogits(pooling: Score.Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
+        check(texts)
+        if let known = router[pooling] { return known }
+        let read = try base.routerLogits(pooling: pooling, texts: texts)
+        router[pooling] = read
+        return read
+    }
+}
+
+extension Store.Pooling {
+    init(_ pooling: Score.Pooling) {
+        switch pooling {
+        case .last: self = .last
+        case .mean: self = .mean
+        }
+    }
+}
+
+struct ScoreTaskEntry: LoadedTask {
+    let entry: Manifest.TaskEntry
+    let task: ScoreTask
+    let requiredTexts: [String]
+}
+
+/// Tasks, recipes and evaluators of the Score module over the store.
+final class StoreScoring: ScoringBackend {
+    let cache: StoreCache
+
+    init(cache: StoreCache) { self.cache = cache }
+
+    func loadTask(_ entry: Manifest.TaskEntry) throws -> any LoadedTask {
+        let task = try ScoreTask.load(from: entry.folder)
+        return ScoreTaskEntry(entry: entry, task: task, requiredTexts: task.requiredTexts)
+    }
+
+    func score(task: any LoadedTask, model: ModelKey, prompt: PromptKey, points: [RecipePoint]) throws -> [ScoredCell] {
+        guard let loaded = task as? ScoreTaskEntry,
+              let modelID = try cache.modelID(model), let promptID = try cache.promptID(prompt) else {
+            throw PipelineError.notIntegrated("scoring a task that was not loaded by the Score module")
+        }
+        // One read per (layer, pooling) for the whole grid of this task, not one per grid point.
+        let source = MemoizedTensorSource(StoreTensorSource(store: cache.store, model: modelID, prompt: promptID))
+        return try points.map { point in
+            let recipe = point.scoreRecipe
+            let embeddings = try recipe.embeddings(from: source, texts: loaded.requiredTexts)
+            let result = try evaluate(task: loaded.task, embeddings: embeddings)
+            let cell = CellScore(model: model.name, prompt: prompt.name, recipe: point, task: loaded.entry.name,
+                                 taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
+                                 mainScore: result.mainScore, metrics: [:], split: result.split)
+            return ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(try result.jsonData(), model: model,
+                                                                                 prompt: prompt, recipe: recipe.name))
+        }
+    }
+}
+
+extension RecipePoint {
+    var scoreRecipe: Recipe {
+        let layerList: [Int]?
+        switch layers {
+        case .all: layerList = nil
+        case .indices(let list): layerList = list
+        }
+        return Recipe(kind: Recipe.Kind(rawValue: kind.rawValue) ?? .hs, layer: layer,
+                      pooling: pooling == .mean ? .mean : .last, layers: layerList, softmax: softmax, alpha: alpha)
+    }
+}
+
+/// Adds what moee scored (model, prompt, recipe) to an MTEB-style result JSON.
+enum ResultJSON {
+    static func annotate(_ data: Data, model: ModelKey, prompt: PromptKey, recipe: String) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return data }
+        object["moee"] = ["model": model.name, "model_variant": model.variant, "model_fingerprint": model.fingerprint,
+                          "prompt": prompt.name, "prompt_specification": prompt.specification, "recipe": recipe]
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+}

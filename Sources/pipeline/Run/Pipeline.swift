@@ -1,0 +1,81 @@
+import Foundation
+
+/// Opens the real stages for the commands (implemented in `Adapters.swift`; tests pass fakes).
+protocol BackendFactory {
+    /// The model's cache key without loading its weights (config, safetensors headers): what `score` needs.
+    func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey
+    /// Tokenizer and forward pass, weights loaded: what `extract` needs.
+    func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend
+    /// The cache at `path`; `writable` for extract (which takes the writer lock), read-only for score.
+    func cache(at path: URL, writable: Bool) throws -> CacheBackend
+    /// Tasks, recipes and evaluators reading `cache`.
+    func scoring(cache: CacheBackend) throws -> ScoringBackend
+}
+
+/// The commands' work: `extract`, `score`, `run` and `demo` call these.
+enum Pipeline {
+    /// Stage one over a manifest. Prints one closing line per model on stderr.
+    static func extract(_ manifest: Manifest, shard: Shard, backends: BackendFactory,
+                        log: (String) -> Void = { stderr($0) }) throws {
+        try Preflight.checkWritable(manifest.store.deletingLastPathComponent())
+        let cache = try backends.cache(at: manifest.store, writable: true)
+        let scoring = try backends.scoring(cache: cache)
+        let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
+        let job = ExtractJob(manifest: manifest, taskTexts: tasks.map { ($0.entry, $0.requiredTexts) }, shard: shard)
+        Interruption.install()
+        for model in manifest.models {
+            if model.quantization != .none {
+                log("note: \(model.name): quantization \(model.quantization.rawValue) is recorded in the cache key (variant)")
+            }
+            let start = Date()
+            let encoder = try backends.encoder(for: model)
+            log("extract \(model.name): model loaded in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+                + (shard.count > 1 ? ", shard \(shard)" : ""))
+            let summary = try job.run(model: model, encoder: encoder, cache: cache, makeProgress: { label, texts, tokens in
+                ProgressReporter(label: label, total: texts, totalTokens: tokens)
+            }, log: log)
+            let seconds = Date().timeIntervalSince(start)
+            log("extract \(model.name): \(summary.texts) (prompt, text) pairs, \(summary.cached) already cached, "
+                + "\(summary.extracted) extracted in \(summary.batches) batches (\(summary.tokens) tokens, "
+                + "\(summary.truncated) truncated) in \(String(format: "%.1f", seconds)) s")
+        }
+    }
+
+    /// Stage two over a manifest, from the cache only. Returns the Markdown summary it wrote.
+    @discardableResult
+    static func score(_ manifest: Manifest, backends: BackendFactory, title: String? = nil, notes: [String] = [],
+                      log: (String) -> Void = { stderr($0) }) throws -> String {
+        try Preflight.checkWritable(manifest.output)
+        guard FileManager.default.fileExists(atPath: manifest.store.path) else {
+            throw PipelineError.noStore(manifest.store.path, manifest: manifest.file.path)
+        }
+        let cache = try backends.cache(at: manifest.store, writable: false)
+        let scoring = try backends.scoring(cache: cache)
+        let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
+        let models = try manifest.models.map { try backends.modelKey(for: $0) }
+        let job = ScoreJob(manifest: manifest, scoring: scoring, cache: cache, models: models)
+        let table = try job.run(tasks: tasks, log: log)
+        let heading = title ?? "moee results: \(manifest.file.lastPathComponent)"
+        let written = try ReportWriter.write(table, to: manifest.output, title: heading, notes: notes)
+        log("wrote \(written.count) report files and \(table.rows.count * table.tasks.count) result JSONs under \(manifest.output.path)")
+        return SummaryWriter.markdown(table, title: heading, notes: notes)
+    }
+}
+
+enum PipelineError: Error, CustomStringConvertible {
+    case noStore(String, manifest: String)
+    case demoNotFound([String])
+    case notIntegrated(String)
+
+    var description: String {
+        switch self {
+        case .noStore(let path, let manifest):
+            return "no cache at \(path); run `pipeline extract \(manifest)` first"
+        case .demoNotFound(let tried):
+            return "cannot find the demo (manifests/demo.json and demo/) near the executable or the working directory; "
+                + "looked upward from: \(tried.joined(separator: ", ")). Set MOEE_HOME to the repository folder."
+        case .notIntegrated(let what):
+            return "\(what) is not wired in yet in this build (waiting for its module on main)"
+        }
+    }
+}

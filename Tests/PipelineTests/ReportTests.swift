@@ -1,0 +1,111 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+@testable import pipeline
+
+/// Report layout from synthetic scores (values chosen so every average can be checked by hand).
+@Suite struct ReportTests {
+    static let tasks: [(String, String)] = [("STS12", "STS"), ("STS13", "STS"), ("EmotionClassification", "Classification"),
+                                            ("SummEval", "Summarization")]
+
+    /// Score of a task = base + 0.01 * task index; MoEE-sum adds alpha / 10 so alpha 1 is best.
+    static func cells() -> [CellScore] {
+        var points = [RecipePoint(kind: .hs), RecipePoint(kind: .rw), RecipePoint(kind: .moeeConcat)]
+        for alpha in [0, 0.5, 1] { points.append(RecipePoint(kind: .moeeSum, alpha: alpha)) }
+        var cells: [CellScore] = []
+        for prompt in ["none", "prompteol"] {
+            for (p, point) in points.enumerated() {
+                for (t, task) in tasks.enumerated() {
+                    let alphaBonus = point.kind == .moeeSum ? point.alpha / 10 : 0
+                    let score = 0.1 * Double(p) + 0.01 * Double(t) + alphaBonus - (prompt == "none" ? 0.05 : 0)
+                    cells.append(CellScore(model: "m", prompt: prompt, recipe: point, task: task.0, taskType: task.1,
+                                           mainScoreName: "cosine_spearman", mainScore: score, metrics: [:], split: "test"))
+                }
+            }
+        }
+        return cells
+    }
+
+    @Test func tableHasOneRowPerGridPointAndTypeColumnsInMTEBOrder() {
+        let table = ResultTable(cells: Self.cells())
+        #expect(table.types == ["Classification", "STS", "Summarization"])
+        #expect(table.tasks.map(\.name) == ["EmotionClassification", "STS12", "STS13", "SummEval"])
+        #expect(table.rows.count == 12)
+        let hs = table.rows[6]  // prompteol, HS: tasks score 0.00, 0.01, 0.02, 0.03
+        #expect(hs.prompt == "prompteol" && hs.recipe.kind == .hs)
+        #expect(abs((hs.byType["STS"] ?? 0) - 0.005) < 1e-12)
+        #expect(abs((hs.byType["Classification"] ?? 0) - 0.02) < 1e-12)
+        #expect(abs((hs.average ?? 0) - (0.005 + 0.02 + 0.03) / 3) < 1e-12)
+    }
+
+    @Test func markdownShowsEveryGridPointAndSaysWhichSplitChoseTheBest() {
+        let markdown = SummaryWriter.markdown(ResultTable(cells: Self.cells()), title: "t")
+        let lines = markdown.split(separator: "\n").map(String.init)
+        #expect(lines.contains("| Model | Prompt | Recipe | Class. | STS | Summ. | Avg. |"))
+        // prompteol HS: Class. 2.00, STS 0.50, Summ. 3.00, Avg. 1.83
+        #expect(lines.contains("| m | prompteol | HS | 2.00 | 0.50 | 3.00 | 1.83 |"))
+        for alpha in ["0", "0.5", "1"] {
+            #expect(lines.contains { $0.hasPrefix("| m | none | MoEE-sum alpha=\(alpha) |") })
+        }
+        #expect(markdown.contains("best of 3 grid points is **MoEE-sum alpha=1**"))
+        #expect(markdown.contains("chosen on the test split"))
+        #expect(lines.contains("| Model | Prompt | Recipe | EmotionClassification | STS12 | STS13 | SummEval |"))
+    }
+
+    @Test func csvHasTypeAverageAndTaskColumns() throws {
+        let csv = SummaryWriter.csv(ResultTable(cells: Self.cells()))
+        let lines = csv.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "model,prompt,recipe,parameters,Classification,STS,Summarization,average,EmotionClassification,STS12,STS13,SummEval")
+        #expect(lines.count == 13)
+        let sum = try #require(lines.first { $0.hasPrefix("m,prompteol,moee-sum,alpha=0.5,") })
+        let fields = sum.split(separator: ",", omittingEmptySubsequences: false)
+        #expect(fields.count == 12)
+        #expect(abs((Double(fields[8]) ?? 0) - (0.4 + 0.02 + 0.05)) < 1e-12)  // point 4, task 2, alpha 0.5
+    }
+
+    @Test func plotsAreWellFormedSVG() throws {
+        let table = ResultTable(cells: Self.cells())
+        let bars = Plots.recipeBars(table, model: "m", prompt: "none")
+        #expect(try elementCount(bars, "rect") == 1 + 4 * 4 + 4)  // background, 4 recipes x (3 types + Avg.), legend
+        #expect(bars.contains("MoEE-sum alpha=1 (best of 3 on test)"))
+        let lines = try #require(Plots.alphaLines(table, model: "m", prompt: "none"))
+        #expect(try elementCount(lines, "polyline") == 4)  // 3 types + average
+        #expect(try elementCount(lines, "circle") == 4 * 3 + 4)
+    }
+
+    @Test func noAlphaPlotWithoutAnAlphaGrid() {
+        let cells = Self.cells().filter { $0.recipe.kind != .moeeSum || $0.recipe.alpha == 1 }
+        #expect(Plots.alphaLines(ResultTable(cells: cells), model: "m", prompt: "none") == nil)
+    }
+
+    @Test func negativeScoresGetAnAxisBelowZero() {
+        let axis = SVGChart.Axis(values: [-12.5, 40])
+        #expect(axis.low <= -12.5 && axis.high >= 40 && axis.ticks.contains(0))
+    }
+
+    @Test func writerCreatesSummaryAndPlots() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-report-\(UUID().uuidString)")
+        let written = try ReportWriter.write(ResultTable(cells: Self.cells()), to: folder, title: "t")
+        #expect(written.map(\.lastPathComponent) == ["summary.md", "summary.csv", "m__none__recipes.svg", "m__none__alpha.svg",
+                                                     "m__prompteol__recipes.svg", "m__prompteol__alpha.svg"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Parses the SVG as XML (fails on malformed markup) and counts elements named `name`.
+    func elementCount(_ svg: String, _ name: String) throws -> Int {
+        final class Counter: NSObject, XMLParserDelegate {
+            var counts: [String: Int] = [:]
+            func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?,
+                        qualifiedName: String?, attributes: [String: String] = [:]) {
+                counts[element, default: 0] += 1
+            }
+        }
+        let parser = XMLParser(data: Data(svg.utf8))
+        let counter = Counter()
+        parser.delegate = counter
+        #expect(parser.parse(), "malformed SVG: \(String(describing: parser.parserError))")
+        return counter.counts[name] ?? 0
+    }
+}
