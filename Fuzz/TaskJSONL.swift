@@ -4,7 +4,7 @@ import Foundation
 /// Arbitrary bytes as the test split of a real task folder. The first byte picks the task (scripts/fuzz.sh
 /// copies a few tasks of different types, keeping their task.json and other splits); loading must throw a
 /// ScoreError or give a task.
-nonisolated(unsafe) let fuzzTaskFolders: [URL] = {
+let fuzzTaskFolders: [URL] = {
     let root = FuzzScratch.folder("MOEE_FUZZ_TASKS")
     let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path))?.sorted() ?? []
     guard !names.isEmpty else { exit(2) }

@@ -3,19 +3,20 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET=60] [TARGET...]
 #
-# Targets: SafetensorsHeader TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder
+# Targets: SafetensorsHeader ConfigDecoder TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder
 # (and ManifestDecoder once Fuzz/ManifestDecoder.swift exists).
 # Each library module is compiled once by swiftc (whole module, coverage + ASan instrumented) into .build-fuzz
 # (never the normal .build; Package.swift is untouched); each Fuzz/<Target>.swift entry point is linked against
 # those objects.
 # Seeds are copied at run time from ../shared (fixtures, real tokenizers, MTEB tasks) and the repository;
-# crashing inputs land in out/fuzz/<Target>/crashes/ (turn each into a regression test).
+# a target stops at its first crash, whose input lands in out/fuzz/<Target>/crashes/ (turn each into a
+# regression test, fix, rerun).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL=(SafetensorsHeader TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder)
+ALL=(SafetensorsHeader ConfigDecoder TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder)
 [[ -f Fuzz/ManifestDecoder.swift ]] && ALL+=(ManifestDecoder)
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${ALL[@]}")
@@ -27,7 +28,7 @@ mkdir -p "$OUT"
 
 module_of() {
     case $1 in
-        SafetensorsHeader|TokenizerLoad|TokenizerEncode) echo Extract ;;
+        SafetensorsHeader|ConfigDecoder|TokenizerLoad|TokenizerEncode) echo Extract ;;
         TaskJSONL|EmbeddingsJSONL) echo Score ;;
         BlobDecoder) echo Store ;;
         ManifestDecoder) echo pipeline ;;
@@ -86,6 +87,10 @@ seed() {  # small seed corpus for a target, from real files
             for f in "$SHARED"/fixtures/models/*/*.safetensors; do
                 head -c 65536 "$f" > "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
             done ;;
+        ConfigDecoder)
+            for f in "$SHARED"/fixtures/models/*/config.json "$SHARED"/models/*/config*.json; do
+                cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
+            done ;;
         TokenizerLoad)
             for f in scripts/reference/tiny_tokenizers/*/tokenizer.json; do
                 cp "$f" "$corpus/$(basename "$(dirname "$f")").json"
@@ -113,7 +118,8 @@ seed() {  # small seed corpus for a target, from real files
             printf 'MT\x01\x01\x00\x01\x00\x00\x02\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x3f\x00\x00\x00\x40' > "$corpus/f32"
             printf 'MT\x01\x02\x03\x02\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x3c\x00\x40\x00\x42\x00\x44' > "$corpus/f16-lz4" ;;
         ManifestDecoder)
-            cp manifests/*.json "$corpus/" 2>/dev/null ;;
+            # The real manifests, with the demo's relative paths made absolute so the model and tasks resolve.
+            for f in manifests/*.json; do sed "s#\\.\\./demo#$ROOT/demo#g" "$f" > "$corpus/$(basename "$f")"; done ;;
     esac
 }
 
@@ -141,12 +147,11 @@ for target in "${TARGETS[@]}"; do
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:symbolize=0 \
         "$OUT/$target/fuzz-$target" "$OUT/$target/corpus" "$OUT/$target/seeds" \
         -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 \
-        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
         -artifact_prefix="$OUT/$target/crashes/" -print_final_stats=1 > "$log" 2>&1
     EXECS[$target]=$(grep -ho 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
-    # -fork mode reports the total on its last status line ("#N ... exec/s"); take the largest count seen.
-    forked=$(grep -o '^#[0-9]*' "$log" | tr -d '#' | sort -n | tail -1)
-    [[ -n $forked && $forked -gt ${EXECS[$target]} ]] && EXECS[$target]=$forked
+    # Also the last status line ("#N ... exec/s"), in case the run stopped at a crash before the final stats.
+    last=$(grep -o '^#[0-9]*' "$log" | tr -d '#' | sort -n | tail -1)
+    [[ -n $last && $last -gt ${EXECS[$target]} ]] && EXECS[$target]=$last
     CRASHES[$target]=$(find "$OUT/$target/crashes" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
     STATUS[$target]=ok
 done

@@ -100,6 +100,12 @@ extension EmbeddingStore {
     /// every tensor a record, and runs SQLite's `quick_check`. Lists every problem with its key.
     public func verify(progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
         defer { finishStatements() }
+        // One read transaction, so one snapshot: run while `extract` commits, verify otherwise counted a record
+        // committed after its tensors were read as "0 tensors stored" (found by the fault suite, issue 7).
+        return try db.readTransaction { try verifySnapshot(progress: progress) }
+    }
+
+    private func verifySnapshot(progress: ((Int) -> Void)?) throws -> VerifyReport {
         let sqliteCheck = try db.scalarText("PRAGMA quick_check") ?? "no answer"
         let shapes = Dictionary(uniqueKeysWithValues: try models().map { ($0.id.rawValue, $0.shape) })
         var problems: [String] = []

@@ -41,6 +41,20 @@ public final class EmbeddingStore {
     /// a newer schema, a missing file when `readOnly`, a directory where the store cannot be written, a store
     /// whose codec differs from an explicitly requested one, and (with `exclusiveWriter`) a store another
     /// process holds for writing.
+    /// A store whose folder cannot be written (a read-only mount): WAL readers need a -shm file SQLite cannot
+    /// create there, so such a store is opened immutable, which is exact only when no -wal with committed pages
+    /// is left beside it; then it is refused with a clear reason (found by the fault suite, issue 7).
+    private static func onReadOnlyMedia(_ path: String) throws -> Bool {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(directory, W_OK) != 0 else { return false }
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0
+        if wal > 0 {
+            throw StoreError.notWritable(path: path, reason: "it is on read-only media with an un-checkpointed "
+                + "\(path)-wal of \(wal) bytes; copy the store and its -wal to a writable folder to read it")
+        }
+        return true
+    }
+
     public init(path: String, readOnly: Bool = false, options: StoreOptions = .init()) throws {
         self.path = path
         self.readOnly = readOnly
@@ -64,7 +78,8 @@ public final class EmbeddingStore {
         }
         writerLock = (options.exclusiveWriter && !readOnly) ? try WriterLock(storePath: path) : nil
 
-        db = try SQLiteDatabase(path: path, readOnly: readOnly, create: !readOnly)
+        db = try SQLiteDatabase(path: path, readOnly: readOnly, create: !readOnly,
+                                immutable: readOnly && (try Self.onReadOnlyMedia(path)))
         try db.execute("PRAGMA busy_timeout = \(options.busyTimeoutMilliseconds)")
         let kind: Schema.Kind
         do {

@@ -8,14 +8,16 @@ final class SQLiteDatabase {
     let path: String
     private(set) var handle: OpaquePointer?
 
-    /// Opens (and with `create`, creates) the database file at `path`.
-    init(path: String, readOnly: Bool, create: Bool) throws {
+    /// Opens (and with `create`, creates) the database file at `path`; `immutable` for read-only media
+    /// (SQLite then takes no locks and needs no -shm file).
+    init(path: String, readOnly: Bool, create: Bool, immutable: Bool = false) throws {
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         flags |= readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         var db: OpaquePointer?
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let name = immutable ? URL(fileURLWithPath: path).absoluteString + "?immutable=1" : path
+        let code = sqlite3_open_v2(name, &db, flags, nil)
         if code != SQLITE_OK {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(db)

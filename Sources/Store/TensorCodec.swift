@@ -127,6 +127,11 @@ public struct TensorHeader: Sendable, Equatable {
         if !header.compressed && payloadLength != header.rawPayloadLength {
             throw TensorCodecError.badHeader("payload of \(payloadLength) bytes for \(header.elementCount) \(dtype) values")
         }
+        // LZ4 expands at most ~255x (one length byte per 255 bytes of match): a tiny blob claiming a huge shape
+        // would otherwise make the decoder allocate up to 2 GB before the checksum is checked (issue 7).
+        if header.compressed && header.rawPayloadLength > 256 * payloadLength + 64 {
+            throw TensorCodecError.badHeader("\(payloadLength) compressed bytes cannot hold \(header.elementCount) \(dtype) values")
+        }
         return header
     }
 

@@ -31,7 +31,7 @@ import Testing
         let url = try Self.file(Self.lines(["[1, 2]", "[1, 2]", "[1, 2]", "[1e39, 2]", "[1, 2]", "[1, 2]"]))
         let message = TaskLoadingTests.error {
             let table = try EmbeddingsFile.read(url)
-            _ = try evaluate(task: TaskLoadingTests.stsTask(), embeddings: table)
+            _ = try evaluate(task: EvaluateInputTests.stsTask(), embeddings: table)
         }
         #expect(message.contains("\"d\"") || message.contains(":4"), "\(message)")
     }
@@ -41,7 +41,7 @@ import Testing
     @Test func zeroVectorNeverGivesNaN() throws {
         let url = try Self.file(Self.lines(["[0, 0]", "[1, 2]", "[2, 1]", "[1, 1]", "[3, 1]", "[1, 3]"]))
         do {
-            let result = try evaluate(task: TaskLoadingTests.stsTask(), embeddings: try EmbeddingsFile.read(url))
+            let result = try evaluate(task: EvaluateInputTests.stsTask(), embeddings: try EmbeddingsFile.read(url))
             let text = "\(result)"
             #expect(!text.lowercased().contains("nan"), "\(text)")
         } catch {

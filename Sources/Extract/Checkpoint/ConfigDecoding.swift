@@ -97,6 +97,12 @@ struct CommonDecoderConfig {
         hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? defaults.hiddenSize
         intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? defaults.intermediateSize
         layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? defaults.layerCount
+        // Bounded here already: the architectures build per-layer lists from it before `validated` runs, and a
+        // hostile 1e9 would allocate tens of GB (issue 7). `validated` keeps the full check and message.
+        guard layerCount <= 4096 else {
+            throw DecodingError.dataCorruptedError(forKey: .layerCount, in: c,
+                                                   debugDescription: "\(layerCount) is not a size between 1 and 4096")
+        }
         headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? defaults.headCount
         kvHeadCount = try c.decodeIfPresent(Int.self, forKey: .kvHeadCount) ?? defaults.kvHeadCount ?? headCount
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
