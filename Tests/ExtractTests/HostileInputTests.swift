@@ -48,7 +48,7 @@ import TestSupport
     @Test func offsetsOutsideTheFileOrNegativeAreRefused() throws {
         try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [-16, 0]}}"#, "outside")
         try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [16, 0]}}"#, "outside")
-        try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [9223372036854775807, 9223372036854775807]}}"#, "outside")
+        try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [9223372036854775807, 9223372036854775807]}}"#, "data_offsets")
         try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 1e19]}}"#, "pair of integers")
         try Self.expectRefusal(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0.5, 16.5]}}"#, "pair of integers")
     }
@@ -71,7 +71,7 @@ import TestSupport
 
     @Test func deeplyNestedHeaderIsAnErrorNotAStackOverflow() throws {
         let nested = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        try Self.expectRefusal(#"{"w": "# + nested + "}", "")
+        try Self.expectRefusal(#"{"w": "# + nested + "}", "not valid JSON")
     }
 
     // MARK: config.json
@@ -81,7 +81,7 @@ import TestSupport
 
     @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)),
           arguments: [("num_experts", 0), ("num_experts_per_tok", 0), ("intermediate_size", -1), ("max_position_embeddings", 0),
-                      ("hidden_size", Int(Int32.max)), ("num_hidden_layers", 1_000_000_000), ("head_dim", -8),
+                      ("hidden_size", Int(Int32.max)), ("num_hidden_layers", 1_000_000_000), ("num_attention_heads", 0),
                       ("rms_norm_eps", -1), ("intermediate_size", Int.max)])
     func absurdConfigSizesAreRefusedNamingTheKey(_ key: String, _ value: Int) throws {
         let url = SharedData.url("fixtures/models/olmoe-tiny/config.json")

@@ -30,18 +30,25 @@ struct FaultTests {
         var survived = 0, landed = 0
         var counts: [Int] = []
         var moments: [String] = []
-        // Even rounds: after a delay (the first ones land while the manifest, model and tokenizer load);
-        // odd rounds: right after the k-th new committed batch, seen by polling the store read-only.
-        let delays = [0.0, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12]
+        // Rounds 0 and 2 land during start-up (manifest, model, tokenizer, the first batch); the other even rounds
+        // a delay after the first new commit (inside the next batches' compute or commit); odd rounds right after
+        // the k-th new committed record, seen by polling the store read-only.
+        let delays = [0.0, 0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1]
         for round in 0..<22 {
             let before = FaultFixture.recordCount(store)
             let process = try FaultFixture.start(["extract", manifest.path], in: folder)
-            if round % 2 == 0 {
+            if round == 0 {
+                moments.append("at start")
+            } else if round == 2 {
+                Thread.sleep(forTimeInterval: 0.05)
+                moments.append("t+0.05s")
+            } else if round % 2 == 0 {
+                FaultFixture.waitUntil(timeout: 30) { !process.isRunning || FaultFixture.recordCount(store) > before }
                 Thread.sleep(forTimeInterval: delays[round / 2])
-                moments.append("t+\(delays[round / 2])s")
+                moments.append("first commit+\(delays[round / 2])s")
             } else {
                 let target = before + (round / 2 + 1) * FaultFixture.recordsPerBatchHint
-                _ = FaultFixture.waitUntil(timeout: 30) { !process.isRunning || FaultFixture.recordCount(store) >= target }
+                FaultFixture.waitUntil(timeout: 30) { !process.isRunning || FaultFixture.recordCount(store) >= target }
                 moments.append("after \(FaultFixture.recordCount(store) - before) new records")
             }
             kill(process.processIdentifier, SIGKILL)
