@@ -7,6 +7,11 @@ from ../shared/data/mteb, vectors precomputed so only scoring is timed) and prin
 
     swift build -c release --product pipeline
     /work/venv/bin/python scripts/bench/score_vs_mteb.py [--tasks STS12,SummEval] [--dimension 3072] [--no-sweep]
+        [--save-mteb FILE | --mteb-timings FILE]
+
+mteb's Classification + Clustering at dimension 3072 take many minutes; `--save-mteb FILE` records mteb's
+per-task seconds and main scores (with the mteb version, dimension and load average), and `--mteb-timings FILE`
+reuses such a record instead of rerunning mteb (the ratio is then against that recorded run; it says so).
 """
 import argparse
 import gc
@@ -58,7 +63,16 @@ def main():
     parser.add_argument("--tasks", default=None, help="comma-separated task folders (default: all)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the Swift alpha sweep")
     parser.add_argument("--pipeline", default=str(ROOT / ".build" / "release" / "pipeline"))
+    parser.add_argument("--save-mteb", default=None, help="write mteb's per-task timings to this JSON file")
+    parser.add_argument("--mteb-timings", default=None, help="reuse mteb timings recorded by --save-mteb")
     args = parser.parse_args()
+    recorded = None
+    if args.mteb_timings:
+        recorded = json.loads(Path(args.mteb_timings).read_text())
+        print(f"mteb timings reused from {args.mteb_timings} (mteb {recorded['mteb']}, dimension "
+              f"{recorded['dimension']}, recorded {recorded['recorded']}, load average then {recorded['load']})")
+        if recorded["dimension"] != args.dimension:
+            sys.exit(f"{args.mteb_timings}: recorded at dimension {recorded['dimension']}, not {args.dimension}")
 
     command = [args.pipeline, "bench", "score", "--json", "--data", args.data, "--dimension", str(args.dimension)]
     if args.tasks:
@@ -68,11 +82,20 @@ def main():
     print("running:", " ".join(command), flush=True)
     swift = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
-    import mteb
-    print(f"mteb {mteb.__version__}, numpy {np.__version__}, dimension {args.dimension}", flush=True)
+    if recorded is None:
+        import mteb
+        print(f"mteb {mteb.__version__}, numpy {np.__version__}, dimension {args.dimension}", flush=True)
     rows = []
     for timing in swift["tasks"]:
         name = timing["task"]
+        if recorded is not None:
+            if name not in recorded["tasks"]:
+                sys.exit(f"{args.mteb_timings}: no recorded mteb timing for task {name}")
+            seconds, main = recorded["tasks"][name]["seconds"], recorded["tasks"][name]["main"]
+            rows.append((name, timing["type"], timing["seconds"], seconds, timing.get("mainScore"), main))
+            print(f"  {name:40s} swift {timing['seconds']:8.3f} s   mteb {seconds:8.3f} s (recorded)   "
+                  f"x{seconds / max(timing['seconds'], 1e-9):8.1f}   main swift {timing.get('mainScore')} mteb {main:.6f}")
+            continue
         task = make_parity.make_task(name, Path(args.data) / name, None)
         # Every string of the folder (and its stripped form): a superset of what mteb encodes.
         texts = set()
@@ -101,6 +124,12 @@ def main():
         del encoder, matrix, task
         gc.collect()
 
+    if args.save_mteb and recorded is None:
+        Path(args.save_mteb).write_text(json.dumps({
+            "mteb": mteb.__version__, "dimension": args.dimension,
+            "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": os.getloadavg(),
+            "tasks": {r[0]: {"seconds": r[3], "main": r[5]} for r in rows}}, indent=1, sort_keys=True))
+        print(f"mteb timings written to {args.save_mteb}")
     swift_total = sum(r[2] for r in rows)
     mteb_total = sum(r[3] for r in rows)
     print(f"total: swift {swift_total:.2f} s, mteb {mteb_total:.2f} s, ratio x{mteb_total / max(swift_total, 1e-9):.1f}")
@@ -113,7 +142,7 @@ def main():
     if swift.get("sweep"):
         s = swift["sweep"]
         print(f"alpha sweep (Swift): {s['alphas']} alphas x {s['tasks']} tasks in {s['sweepSeconds']:.2f} s "
-              f"(+ {s['prepareSeconds']:.2f} s standardising)")
+              f"on {s['workers']} workers (+ {s['prepareSeconds']:.2f} s standardising)")
 
 
 if __name__ == "__main__":

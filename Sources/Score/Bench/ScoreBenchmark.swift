@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The stage-two speed benchmark: every task of a data folder scored from in-memory vectors, and an alpha
 /// sweep of MoEE-sum over all tasks. Vectors are `HashedEmbeddings.random` (the Python side,
@@ -16,10 +17,31 @@ public enum ScoreBenchmark {
     public struct SweepTiming: Sendable, Codable {
         public var alphas: Int
         public var tasks: Int
+        /// Threads that evaluated (task, alpha) points at once.
+        public var workers: Int
         /// Seconds to build the standardised parts once per task (not per alpha).
         public var prepareSeconds: Double
-        /// Seconds for all alphas x all tasks (fused vectors + evaluate).
+        /// Wall-clock seconds for all alphas x all tasks (fused vectors + evaluate).
         public var sweepSeconds: Double
+        /// Per task type, seconds of evaluation summed over its points (CPU-side work; exceeds the wall clock
+        /// when several workers run).
+        public var secondsByType: [String: Double]
+        /// Main score of every point, by task then alpha (same order as `alphas`).
+        public var mainScores: [String: [Double]]
+
+        /// A hash of the bit patterns of every main score: equal fingerprints mean bit-identical sweeps.
+        public var fingerprint: String {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a over (task name, score bits)
+            func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            for task in mainScores.keys.sorted() {
+                task.utf8.forEach(mix)
+                for score in mainScores[task] ?? [] {
+                    var bits = score.bitPattern
+                    for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: bits)); bits >>= 8 }
+                }
+            }
+            return String(hash, radix: 16)
+        }
     }
 
     /// The task folders under `root` (folders holding a `task.json`), sorted by name.
@@ -49,28 +71,70 @@ public enum ScoreBenchmark {
 
     /// MoEE-sum over `alphas` (default 21 values 0, 0.1, ..., 2) for every task: HS of `hsDimension` and
     /// router logits of `layers` x `experts` (OLMoE: 2048 and 16 x 64), random, standardised once per task.
+    /// The (task, alpha) points are independent, so `workers` threads take them from one queue, largest tasks
+    /// first; every point runs the same code as a sequential sweep, so the scores are bit-identical (compare
+    /// `fingerprint` of a `workers: 1` run).
     public static func alphaSweep(_ tasks: [ScoreTask], alphas: [Double] = (0...20).map { Double($0) / 10 },
-                                  hsDimension: Int = 2048, layers: Int = 16, experts: Int = 64,
-                                  progress: (String) -> Void = { _ in }) throws -> SweepTiming {
-        var prepare = 0.0, sweep = 0.0
+                                  hsDimension: Int = 2048, layers: Int = 16, experts: Int = 64, workers: Int = 2,
+                                  progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> SweepTiming {
+        var prepare = 0.0
+        var prepared: [(task: ScoreTask, table: EmbeddingTable, parts: MoEESumParts)] = []
         for task in tasks {
             let texts = task.requiredTexts
             let hs = HashedEmbeddings.random(texts, dimension: hsDimension).matrix
             let logits = HashedEmbeddings.random(texts.map { "router:" + $0 }, dimension: layers * experts).matrix
             let source = InMemoryTensorSource(texts: texts, pooled: [.last: .init(hiddenStates: [hs], routerLogits: logits)],
                                               routerLayers: Array(0..<layers), experts: experts)
-            var start = DispatchTime.now()
+            let start = DispatchTime.now()
             let parts = try MoEESumParts(recipe: .moeeSum(alpha: 1), source: source, texts: texts)
-            prepare += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-            let table = EmbeddingTable(texts: texts, matrix: parts.hiddenState)
-            start = DispatchTime.now()
-            for alpha in alphas {
-                _ = try evaluate(task: task, embeddings: table.replacingMatrix(parts.vectors(alpha: alpha)))
-            }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-            sweep += seconds
-            progress("sweep \(task.name): \(alphas.count) alphas in \(String(format: "%.2f", seconds)) s")
+            prepare += seconds(since: start)
+            prepared.append((task, EmbeddingTable(texts: texts, matrix: parts.hiddenState), parts))
         }
-        return SweepTiming(alphas: alphas.count, tasks: tasks.count, prepareSeconds: prepare, sweepSeconds: sweep)
+        // Classification and clustering dominate; start them first so the last points to finish are short.
+        func weight(_ type: TaskType) -> Int { type == .classification || type == .clustering ? 0 : 1 }
+        let taskOrder = prepared.indices.sorted { weight(prepared[$0].task.type) < weight(prepared[$1].task.type) }
+        let points = taskOrder.flatMap { t in alphas.indices.map { (task: t, alpha: $0) } }
+
+        struct Outcome { var score: Double; var seconds: Double }
+        let outcomes = Mutex([Int: Result<Outcome, any Error>]())
+        let next = Mutex(0)
+        let shared = SendableBox(prepared)
+        let start = DispatchTime.now()
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, points.count))) { _ in
+            while true {
+                let p = next.withLock { value -> Int in defer { value += 1 }; return value }
+                guard p < points.count else { return }
+                let (t, a) = points[p]
+                let (task, table, parts) = shared.value[t]
+                let pointStart = DispatchTime.now()
+                let result = Result { () throws -> Outcome in
+                    let score = try evaluate(task: task, embeddings: table.replacingMatrix(parts.vectors(alpha: alphas[a])))
+                    return Outcome(score: score.mainScore, seconds: seconds(since: pointStart))
+                }
+                outcomes.withLock { $0[p] = result }
+                if a == alphas.count - 1 { progress("sweep \(task.name): alpha \(alphas[a]) done") }
+            }
+        }
+        let sweep = seconds(since: start)
+        var byType: [String: Double] = [:], scores: [String: [Double]] = [:]
+        let finished = outcomes.withLock { $0 }
+        for (p, point) in points.enumerated() {
+            guard let outcome = try finished[p]?.get() else { continue }
+            let task = prepared[point.task].task
+            byType[task.type.rawValue, default: 0] += outcome.seconds
+            scores[task.name, default: [Double](repeating: .nan, count: alphas.count)][point.alpha] = outcome.score
+        }
+        return SweepTiming(alphas: alphas.count, tasks: tasks.count, workers: workers, prepareSeconds: prepare,
+                           sweepSeconds: sweep, secondsByType: byType, mainScores: scores)
     }
+
+    private static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// Hands read-only values to the workers of one `concurrentPerform`.
+private struct SendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
