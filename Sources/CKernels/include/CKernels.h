@@ -12,4 +12,9 @@ void ck_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
 // Narrow n float32 values to IEEE half precision (round to nearest even).
 void ck_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 
+// 1 when the CPU and the OS support AVX-512F (cpuid + xgetbv), else 0.
+int ck_cpu_has_avx512f(void);
+// 1 when the CPU supports AVX-512 BF16 (vdpbf16ps), else 0.
+int ck_cpu_has_avx512bf16(void);
+
 #endif
