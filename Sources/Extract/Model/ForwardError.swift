@@ -7,7 +7,6 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
     case emptySequence(sequence: Int)
     case badTokenBudget(Int)
     case insufficientMemory(MemoryRequirement)
-    case unsupportedQuantization(Quantization)
     case badWorkload(path: String, reason: String)
 
     public var description: String {
@@ -26,8 +25,6 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
             return "token budget \(value) must be at least 1"
         case let .insufficientMemory(requirement):
             return "not enough memory: \(requirement)"
-        case let .unsupportedQuantization(quantization):
-            return "quantization '\(quantization.rawValue)' is not implemented yet; use 'none'"
         case let .badWorkload(path, reason):
             return "workload \(path): \(reason)"
         }

@@ -1,10 +1,5 @@
 import Foundation
 
-/// Weight quantization applied at load: per-group int8 or 4-bit (`q4`).
-public enum Quantization: String, Sendable, Codable, CaseIterable {
-    case none, int8, q4
-}
-
 /// A Mixture-of-Experts decoder loaded from a Hugging Face folder, ready to run natively on CPU.
 ///
 ///     let model = try MoEModel.load(directory: url)
@@ -63,7 +58,6 @@ public final class MoEModel: @unchecked Sendable {
 
     private init(directory: URL, options: Options) throws {
         self.directory = directory
-        guard options.quantize == .none else { throw ForwardError.unsupportedQuantization(options.quantize) }
         quantization = options.quantize
         let checkpoint = try Checkpoint(directory: directory)
         let configPath = directory.appendingPathComponent(Checkpoint.configName).path
@@ -71,6 +65,7 @@ public final class MoEModel: @unchecked Sendable {
         self.checkpoint = checkpoint
         self.spec = spec
         let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+            .quantized(options.quantize)
         weightBytes = weights.usedBytes
         checkMemory = options.checkMemory
         if checkMemory {
