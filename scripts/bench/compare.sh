@@ -32,7 +32,8 @@ for ((r = 1; r <= rounds; r++)); do
             hf-bf16) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-bf16" --dtype bf16 2>/dev/null) ;;
         esac
         read -r t m < <(echo "$out" | last)
-        printf 'round %d %-15s %8.1f tokens/s  peak RSS %5.2f GB\n' "$r" "$run" "$t" "$(echo "$m / 1e9" | bc -l)"
+        printf 'round %d %-15s %8.1f tokens/s  peak RSS %5.2f GB\n' "$r" "$run" "$t" "$(echo "$m / 1000000000" | bc -l)"
+        echo "    $(echo "$out" | tail -n 1)"
         tps[$run]="${tps[$run]:-} $t"; rss[$run]=$m
     done
 done

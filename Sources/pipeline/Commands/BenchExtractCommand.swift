@@ -31,11 +31,7 @@ struct BenchExtractCommand: Command {
         workload = URL(fileURLWithPath: try arguments.option("--workload") ?? "scripts/bench/workload.json")
         tokenBudget = try arguments.intOption("--token-budget") ?? 4096
         threads = try arguments.intOption("--threads")
-        let name = try arguments.option("--quantize") ?? "none"
-        guard let quantize = Quantization(rawValue: name) else {
-            throw UsageError("--quantize must be one of \(Quantization.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'")
-        }
-        self.quantize = quantize
+        quantize = try Quantization(argument: arguments.option("--quantize"))
         guard tokenBudget >= 1 else { throw UsageError("--token-budget must be at least 1") }
         if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
         if model == nil && !sgemmOnly { throw UsageError("--model DIR is required") }
