@@ -65,10 +65,27 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
     var start = 0
     while start < weight.rows {
         let count = min(tileRows, weight.rows - start)
-        weight.widenRows(start, count: count, into: scratch.pointer)
+        widenInParallel(weight, rows: start, count: count, into: scratch.pointer)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(weight.cols),
                     1, x, Int32(ldx), scratch.pointer, Int32(weight.cols), 0, y + start, Int32(ldy))
         start += count
+    }
+}
+
+/// Widens (or dequantizes) a tile on every core: this runs between sgemm calls, while OpenBLAS's threads wait.
+private func widenInParallel(_ weight: WeightMatrix, rows start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
+    guard workers > 1, count * weight.cols >= 1 << 16 else {
+        weight.widenRows(start, count: count, into: destination)
+        return
+    }
+    struct Target: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+    let target = Target(pointer: destination)
+    let chunk = (count + workers - 1) / workers
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let first = w * chunk, rows = min(chunk, count - first)
+        guard rows > 0 else { return }
+        weight.widenRows(start + first, count: rows, into: target.pointer + first * weight.cols)
     }
 }
 
