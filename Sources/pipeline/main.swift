@@ -1,3 +1,4 @@
 import Foundation
 
+BLASReexec.selectFastKernels(arguments: CommandLine.arguments)
 exit(CLI.main(CommandLine.arguments))

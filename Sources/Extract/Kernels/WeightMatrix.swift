@@ -1,9 +1,10 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// A weight matrix in the nn.Linear layout `(out = rows, in = cols)`, stored as the checkpoint holds it:
 /// float32 used in place, or F16/BF16 widened one tile of rows at a time when multiplied, so a model is never
-/// materialised in float32. A quantised storage type would be one more case in `DTypeConversion` plus this file.
+/// materialised in float32. Quantized weights (`QuantizedMatrix`) are dequantized the same way, one tile at a time.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -11,18 +12,39 @@ public struct WeightMatrix: @unchecked Sendable {
     let base: UnsafeRawPointer
     /// Keeps the memory mapping (or an owned copy) alive.
     let owner: AnyObject
+    /// Set when the weights were quantized at load; `base`/`dtype` then describe the original (no longer read).
+    let quantized: QuantizedMatrix?
 
-    public var byteCount: Int { rows * cols * dtype.byteSize }
+    init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject, quantized: QuantizedMatrix? = nil) {
+        self.rows = rows
+        self.cols = cols
+        self.dtype = dtype
+        self.base = base
+        self.owner = owner
+        self.quantized = quantized
+    }
+
+    /// Bytes the forward pass reads: the checkpoint tensor, or the quantized codes and scales replacing it.
+    public var byteCount: Int { quantized?.byteCount ?? rows * cols * dtype.byteSize }
 
     /// Float32 data usable by BLAS directly (aligned for Float).
     var directFloats: UnsafePointer<Float>? {
-        guard dtype == .f32, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        guard quantized == nil, dtype == .f32, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
         return base.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Widens (or dequantizes) rows `start..<start+count` into `destination` (count * cols floats).
+    func widenRows(_ start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        if let quantized {
+            quantized.dequantize(rows: start, count: count, into: destination)
+        } else {
+            DTypeConversion.widen(base + start * cols * dtype.byteSize, dtype: dtype, into: destination, count: count * cols)
+        }
     }
 
     /// Widens row `row` into `destination` (cols floats): embedding lookup.
     func widenRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
-        DTypeConversion.widen(base + row * cols * dtype.byteSize, dtype: dtype, into: destination, count: cols)
+        widenRows(row, count: 1, into: destination)
     }
 }
 
@@ -43,11 +65,27 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
     var start = 0
     while start < weight.rows {
         let count = min(tileRows, weight.rows - start)
-        DTypeConversion.widen(weight.base + start * weight.cols * weight.dtype.byteSize, dtype: weight.dtype,
-                              into: scratch.pointer, count: count * weight.cols)
+        widenInParallel(weight, rows: start, count: count, into: scratch.pointer)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(weight.cols),
                     1, x, Int32(ldx), scratch.pointer, Int32(weight.cols), 0, y + start, Int32(ldy))
         start += count
+    }
+}
+
+/// Widens (or dequantizes) a tile on every core: this runs between sgemm calls, while OpenBLAS's threads wait.
+private func widenInParallel(_ weight: WeightMatrix, rows start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
+    guard workers > 1, count * weight.cols >= 1 << 16 else {
+        weight.widenRows(start, count: count, into: destination)
+        return
+    }
+    struct Target: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+    let target = Target(pointer: destination)
+    let chunk = (count + workers - 1) / workers
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let first = w * chunk, rows = min(chunk, count - first)
+        guard rows > 0 else { return }
+        weight.widenRows(start + first, count: rows, into: target.pointer + first * weight.cols)
     }
 }
 

@@ -7,6 +7,7 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
     case emptySequence(sequence: Int)
     case badTokenBudget(Int)
     case insufficientMemory(MemoryRequirement)
+    case badWorkload(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +25,8 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
             return "token budget \(value) must be at least 1"
         case let .insufficientMemory(requirement):
             return "not enough memory: \(requirement)"
+        case let .badWorkload(path, reason):
+            return "workload \(path): \(reason)"
         }
     }
 }

@@ -24,6 +24,9 @@ public final class MoEModel: @unchecked Sendable {
     public var weightDType: String {
         (summary.weightFileBytesByDType ?? [:]).max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
     }
+    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4").
+    public var variant: String { quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)" }
+    public let quantization: Quantization
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
     private let checkMemory: Bool
@@ -39,9 +42,12 @@ public final class MoEModel: @unchecked Sendable {
         /// Refuse to load (and to run a batch) when weights plus activations exceed physical memory. Turning it off
         /// lets the kernel page memory-mapped weights from disk: correct, but every batch rereads them.
         public var checkMemory: Bool
-        public init(threads: Int? = nil, checkMemory: Bool = true) {
+        /// Weights quantized at load (`none` keeps the checkpoint's dtype).
+        public var quantize: Quantization
+        public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none) {
             self.threads = threads
             self.checkMemory = checkMemory
+            self.quantize = quantize
         }
     }
 
@@ -52,12 +58,14 @@ public final class MoEModel: @unchecked Sendable {
 
     private init(directory: URL, options: Options) throws {
         self.directory = directory
+        quantization = options.quantize
         let checkpoint = try Checkpoint(directory: directory)
         let configPath = directory.appendingPathComponent(Checkpoint.configName).path
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
         self.checkpoint = checkpoint
         self.spec = spec
         let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+            .quantized(options.quantize)
         weightBytes = weights.usedBytes
         checkMemory = options.checkMemory
         if checkMemory {

@@ -186,3 +186,75 @@ extension ModelWeights {
                                 qNorm: qNorm, kNorm: kNorm)
     }
 }
+
+extension ModelWeights {
+    /// Every projection quantized (`Quantization`). Routers and the shared-expert gate stay in their dtype (their
+    /// logits are what the store keeps; they are small), and so do norms and biases, and the embedding: only the
+    /// rows of the tokens seen are ever read, so it costs little residency, and hidden state 0 stays exact. Experts are quantized
+    /// on every core; each source tensor's mapped pages are released once its copy exists.
+    func quantized(_ format: Quantization) -> ModelWeights {
+        guard format != .none else { return self }
+        var result = self
+        let scratch = FloatBuffer(count: 1)
+        func q(_ m: WeightMatrix) -> WeightMatrix { m.quantized(format, scratch: scratch) }
+        func mlp(_ w: MLPWeights) -> MLPWeights { MLPWeights(gate: q(w.gate), up: q(w.up), down: q(w.down)) }
+        for l in layers.indices {
+            var layer = layers[l]
+            layer.attention.q = q(layer.attention.q)
+            layer.attention.k = q(layer.attention.k)
+            layer.attention.v = q(layer.attention.v)
+            layer.attention.o = q(layer.attention.o)
+            switch layer.feedForward {
+            case let .dense(w):
+                layer.feedForward = .dense(mlp(w))
+            case var .moe(moe):
+                moe.experts = ModelWeights.quantizeConcurrently(moe.experts, format: format)
+                moe.shared = moe.shared.map(mlp)
+                layer.feedForward = .moe(moe)
+            }
+            result.layers[l] = layer
+        }
+        result.usedBytes = usedBytes - byteCount + result.byteCount
+        return result
+    }
+
+    /// Bytes of every matrix (norms and biases are not counted: they are the same either way).
+    var byteCount: Int {
+        var total = embedding.byteCount
+        for layer in layers {
+            let a = layer.attention
+            total += a.q.byteCount + a.k.byteCount + a.v.byteCount + a.o.byteCount
+            switch layer.feedForward {
+            case let .dense(w): total += w.byteCount
+            case let .moe(moe):
+                total += moe.router.byteCount + (moe.sharedGate?.byteCount ?? 0) + (moe.shared?.byteCount ?? 0)
+                total += moe.experts.reduce(0) { $0 + $1.byteCount }
+            }
+        }
+        return total
+    }
+
+    private static func quantizeConcurrently(_ experts: [MLPWeights], format: Quantization) -> [MLPWeights] {
+        final class Slots: @unchecked Sendable {
+            var values: [MLPWeights?]
+            let lock = NSLock()
+            init(_ count: Int) { values = Array(repeating: nil, count: count) }
+        }
+        let slots = Slots(experts.count)
+        let workers = max(1, min(experts.count, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let scratch = FloatBuffer(count: 1)
+            for e in stride(from: worker, to: experts.count, by: workers) {
+                let w = experts[e]
+                let done = MLPWeights(gate: w.gate.quantized(format, scratch: scratch), up: w.up.quantized(format, scratch: scratch),
+                                      down: w.down.quantized(format, scratch: scratch))
+                slots.lock.withLock { slots.values[e] = done }
+            }
+        }
+        return zip(experts, slots.values).map { $1 ?? $0 }
+    }
+}
+
+extension MLPWeights {
+    var byteCount: Int { gate.byteCount + up.byteCount + down.byteCount }
+}

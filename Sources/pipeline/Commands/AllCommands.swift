@@ -13,6 +13,7 @@ let allCommands: [any Command.Type] = [
     BenchStoreCommand.self,
     TokenizeCommand.self,
     BenchTokenizeCommand.self,
+    BenchExtractCommand.self,
     ForwardCommand.self,
     InspectModelCommand.self,
 ]

@@ -7,6 +7,7 @@ struct ForwardCommand: Command {
     static let abstract = "run the native MoE forward pass on token ids and write hidden states and router logits"
     static let help = """
         Usage: pipeline forward --model DIR --input IN.json --out OUT.safetensors [--threads N] [--no-memory-check]
+                                [--quantize none|int8|q4]
 
         Runs the model in DIR (Hugging Face folder: config.json + safetensors weights) on the token ids of IN.json,
         {"input_ids": [[int]], "attention_mask": [[0|1]]} (left padded; a missing mask means no padding), and writes
@@ -18,6 +19,7 @@ struct ForwardCommand: Command {
           --input IN.json    the token ids
           --out FILE         the output safetensors file
           --threads N        OpenBLAS threads (default: one per core)
+          --quantize Q       quantize the weights at load: none (default), int8 or q4 (groups of 32)
           --no-memory-check  run even when weights + activations exceed physical memory (weights are then paged
                              from disk, slowly)
         """
@@ -27,6 +29,7 @@ struct ForwardCommand: Command {
     let output: URL
     let threads: Int?
     let checkMemory: Bool
+    let quantize: Quantization
 
     init(arguments: inout Arguments) throws {
         model = URL(fileURLWithPath: try arguments.requiredOption("--model"))
@@ -34,17 +37,18 @@ struct ForwardCommand: Command {
         output = URL(fileURLWithPath: try arguments.requiredOption("--out"))
         threads = try arguments.intOption("--threads")
         checkMemory = !arguments.flag("--no-memory-check")
+        quantize = try Quantization(argument: arguments.option("--quantize"))
         if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
         try arguments.finish()
     }
 
     func run() throws {
         let batch = try ForwardInput.read(input)
-        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, checkMemory: checkMemory))
+        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, checkMemory: checkMemory, quantize: quantize))
         let start = Date()
         let result = try loaded.forward(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask)
         let seconds = Date().timeIntervalSince(start)
-        try result.safetensors(metadata: ["model_type": loaded.spec.modelType, "fingerprint": loaded.fingerprint])
+        try result.safetensors(metadata: ["model_type": loaded.spec.modelType, "fingerprint": loaded.fingerprint, "variant": loaded.variant])
             .write(to: output)
         let tokens = batch.attentionMask.reduce(0) { $0 + $1.reduce(0, +) }
         stderr(String(format: "forward: %d sequences, %d tokens in %.3f s (%.1f tokens/s); wrote %@",

@@ -1,0 +1,112 @@
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+// Per-group quantization along a row: groups of CK_GROUP weights share one BF16 scale (possibly negative, so the
+// largest-magnitude weight can use the extra negative code, as llama.cpp's q4_0 does); codes are round(w / scale)
+// in [-128, 127] (int8) or [-8, 7] (q4) with the scale as stored, so the only error is each weight's rounding. q4 packs two codes a byte: element 2i in the low nibble, 2i+1 in the high one,
+// both offset by 8. The last group of a row is padded with zeros.
+
+static uint16_t to_bf16(float x) {
+    uint16_t out;
+    ck_f32_to_bf16(&x, &out, 1);
+    return out;
+}
+
+static float from_bf16(uint16_t x) {
+    uint32_t bits = (uint32_t)x << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// Picks the group's scale among candidates -m / c (m = the weight of largest magnitude, so m maps to code -c and
+// the asymmetric code range [lo, hi] is used fully) by least squared rounding error, stores it as BF16 and returns
+// the stored value. The codes are then computed from exactly that scale.
+static float group_scale(const float *src, size_t count, int lo, int hi, uint16_t *stored) {
+    float m = 0;
+    for (size_t i = 0; i < count; i++) if (fabsf(src[i]) > fabsf(m)) m = src[i];
+    if (m == 0) { *stored = 0; return 0; }
+    float best = 0, bestError = INFINITY;
+    for (int step = 0; step <= 8; step++) {
+        float c = (float)(-lo) - 0.125f * (float)step;   // -lo, -lo - 1/8, ... , -lo - 1
+        uint16_t candidate = to_bf16(-m / c);
+        float scale = from_bf16(candidate), inverse = 1.0f / scale, error = 0;
+        for (size_t i = 0; i < count; i++) {
+            float q = rintf(src[i] * inverse);
+            q = q > hi ? hi : (q < lo ? lo : q);
+            float d = src[i] - q * scale;
+            error += d * d;
+        }
+        if (error < bestError) { bestError = error; best = scale; *stored = candidate; }
+    }
+    return best;
+}
+
+void ck_quantize_row_q8(const float *src, size_t cols, int8_t *codes, uint16_t *scales) {
+    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP;
+    for (size_t g = 0; g < groups; g++) {
+        size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+        float scale = group_scale(src + start, count, -128, 127, &scales[g]);
+        float inverse = scale != 0 ? 1.0f / scale : 0;
+        for (size_t i = 0; i < CK_GROUP; i++) {
+            float q = i < count ? rintf(src[start + i] * inverse) : 0;
+            codes[start + i] = (int8_t)(q > 127 ? 127 : (q < -128 ? -128 : q));
+        }
+    }
+}
+
+void ck_quantize_row_q4(const float *src, size_t cols, uint8_t *codes, uint16_t *scales) {
+    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP;
+    for (size_t g = 0; g < groups; g++) {
+        size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+        float scale = group_scale(src + start, count, -8, 7, &scales[g]);
+        float inverse = scale != 0 ? 1.0f / scale : 0;
+        for (size_t i = 0; i < CK_GROUP; i += 2) {
+            float a = i < count ? rintf(src[start + i] * inverse) : 0;
+            float b = i + 1 < count ? rintf(src[start + i + 1] * inverse) : 0;
+            int qa = (int)(a > 7 ? 7 : (a < -8 ? -8 : a)) + 8, qb = (int)(b > 7 ? 7 : (b < -8 ? -8 : b)) + 8;
+            codes[(start + i) / 2] = (uint8_t)(qa | (qb << 4));
+        }
+    }
+}
+
+void ck_dequantize_rows_q8(const int8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst) {
+    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP;
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *c = codes + r * stride;
+        const uint16_t *s = scales + r * groups;
+        float *d = dst + r * cols;
+        for (size_t g = 0; g < groups; g++) {
+            float scale = from_bf16(s[g]);
+            size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+            for (size_t i = 0; i < count; i++) d[start + i] = scale * (float)c[start + i];
+        }
+    }
+}
+
+void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst) {
+    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP / 2;
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *c = codes + r * stride;
+        const uint16_t *s = scales + r * groups;
+        float *d = dst + r * cols;
+        for (size_t g = 0; g < groups; g++) {
+            float scale = from_bf16(s[g]);
+            size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+            if (count == CK_GROUP) {
+                for (size_t i = 0; i < CK_GROUP / 2; i++) {
+                    uint8_t byte = c[start / 2 + i];
+                    d[start + 2 * i] = scale * (float)((int)(byte & 15) - 8);
+                    d[start + 2 * i + 1] = scale * (float)((int)(byte >> 4) - 8);
+                }
+            } else {
+                for (size_t i = 0; i < count; i++) {
+                    uint8_t byte = c[(start + i) / 2];
+                    int q = (i & 1) ? (byte >> 4) : (byte & 15);
+                    d[start + i] = scale * (float)(q - 8);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Extract
+import Foundation
+
+/// `pipeline bench extract`: forward-pass throughput on a fixed workload (issue 6).
+struct BenchExtractCommand: Command {
+    static let path = ["bench", "extract"]
+    static let abstract = "benchmark the forward pass: tokens/s, peak RSS, time by part, share of the sgemm ideal"
+    static let help = """
+        Usage: pipeline bench extract --model DIR [--quantize none|int8|q4] [--workload FILE] [--token-budget N]
+                                      [--threads N] [--sgemm]
+
+        Runs the model in DIR on the seeded workload FILE (default scripts/bench/workload.json: 64 sequences of
+        16-64 token ids, written by scripts/bench/make_workload.py), batched as extract batches it (sorted by length,
+        packed up to --token-budget real tokens, default 4096), after one warm-up batch. Prints tokens/s over real
+        tokens, peak RSS, the share of time in attention, router, experts and the rest, and the ideal tokens/s at this
+        machine's sgemm rate (M=512) for the model's FLOPs per token. The last line is one JSON object
+        (tokens_per_second, peak_rss_bytes, ...). --sgemm prints only the sgemm GFLOP/s at M=8, 32, 128, 512.
+        OpenBLAS's AVX-512 kernels are selected at start-up (MOEE_NO_REEXEC=1 turns that off, for comparison).
+        """
+
+    let model: URL?
+    let workload: URL
+    let tokenBudget: Int
+    let threads: Int?
+    let quantize: Quantization
+    let sgemmOnly: Bool
+
+    init(arguments: inout Arguments) throws {
+        sgemmOnly = arguments.flag("--sgemm")
+        model = try arguments.option("--model").map { URL(fileURLWithPath: $0) }
+        workload = URL(fileURLWithPath: try arguments.option("--workload") ?? "scripts/bench/workload.json")
+        tokenBudget = try arguments.intOption("--token-budget") ?? 4096
+        threads = try arguments.intOption("--threads")
+        quantize = try Quantization(argument: arguments.option("--quantize"))
+        guard tokenBudget >= 1 else { throw UsageError("--token-budget must be at least 1") }
+        if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
+        if model == nil && !sgemmOnly { throw UsageError("--model DIR is required") }
+        try arguments.finish()
+    }
+
+    func run() throws {
+        if let threads { BLASThreads.set(threads) } else { BLASThreads.set() }
+        if sgemmOnly {
+            let rates = [8, 32, 128, 512].map { m in String(format: "M=%d: %.1f", m, ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10)) }
+            print("sgemm GFLOP/s (N=2048, K=2048), OpenBLAS core \(BLASCore.current): \(rates.joined(separator: ", "))")
+            return
+        }
+        guard let model else { return }
+        let work = try ExtractBenchmark.Workload.read(workload)
+        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, quantize: quantize))
+        let result = try ExtractBenchmark(model: loaded, workload: work, tokenBudget: tokenBudget).run(progress: { stderr($0) })
+        print(result.report)
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Ours vs transformers on the benchmark model, alternating runs in one go (the machine may be shared: compare
+# within a round), then the ratios. Also sgemm with and without the AVX-512 kernel selection.
+# Usage: scripts/bench/compare.sh [MODEL_ROOT] [ROUNDS]
+#   MODEL_ROOT holds olmoe4-f32/ and olmoe4-bf16/ (made if missing by make_random_olmoe.py; ~10 GB).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="${1:-/work/bench-model}"
+rounds="${2:-1}"
+python="${PYTHON:-/work/venv/bin/python}"
+swift build -c release --product pipeline >&2
+bin=.build/release/pipeline
+[ -f scripts/bench/workload.json ] || "$python" scripts/bench/make_workload.py >&2
+for dtype in f32 bf16; do
+    [ -f "$root/olmoe4-$dtype/model.safetensors" ] ||
+        "$python" scripts/bench/make_random_olmoe.py "$root/olmoe4-$dtype" --layers 4 --dtype "$dtype" >&2
+done
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+MOEE_NO_REEXEC=1 "$bin" bench extract --sgemm | sed 's/^/without selection: /'
+"$bin" bench extract --sgemm | sed 's/^/with selection:    /'
+last() { tail -n 1 | "$python" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["tokens_per_second"], d["peak_rss_bytes"])'; }
+declare -A tps rss
+for ((r = 1; r <= rounds; r++)); do
+    for run in ours-f32 hf-fp32 ours-bf16 hf-bf16 ${EXTRA_RUNS:-}; do
+        [ -n "$run" ] || continue
+        case $run in
+            ours-f32) out=$("$bin" bench extract --model "$root/olmoe4-f32" 2>/dev/null) ;;
+            ours-bf16) out=$("$bin" bench extract --model "$root/olmoe4-bf16" 2>/dev/null) ;;
+            ours-bf16-int8) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize int8 2>/dev/null) ;;
+            ours-bf16-q4) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
+            hf-fp32) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-f32" --dtype fp32 2>/dev/null) ;;
+            hf-bf16) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-bf16" --dtype bf16 2>/dev/null) ;;
+        esac
+        read -r t m < <(echo "$out" | last)
+        printf 'round %d %-15s %8.1f tokens/s  peak RSS %5.2f GB\n' "$r" "$run" "$t" "$(echo "$m / 1000000000" | bc -l)"
+        echo "    $(echo "$out" | tail -n 1)"
+        tps[$run]="${tps[$run]:-} $t"; rss[$run]=$m
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+f32=$(echo "${tps[ours-f32]}" | median); hf32=$(echo "${tps[hf-fp32]}" | median)
+bf16=$(echo "${tps[ours-bf16]}" | median); hfbf=$(echo "${tps[hf-bf16]}" | median)
+printf 'ratio ours f32 / transformers fp32:  %.2fx (bar 2.5x)\n' "$(echo "$f32 / $hf32" | bc -l)"
+printf 'ratio ours bf16 / transformers bf16: %.2fx (bar 1.3x)\n' "$(echo "$bf16 / $hfbf" | bc -l)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
