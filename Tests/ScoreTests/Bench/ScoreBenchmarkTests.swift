@@ -20,7 +20,7 @@ struct ScoreBenchmarkTests {
         #expect(sequential.mainScores.count == 3)
         for (task, scores) in sequential.mainScores {
             #expect(scores.count == alphas.count)
-            #expect(scores.allSatisfy(\.isFinite), "\(task): \(scores)")
+            #expect(scores.allSatisfy { $0.isFinite }, "\(task): \(scores)")
             #expect(parallel.mainScores[task]?.map(\.bitPattern) == scores.map(\.bitPattern), "\(task)")
         }
         #expect(parallel.fingerprint == sequential.fingerprint)
