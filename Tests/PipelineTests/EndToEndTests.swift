@@ -14,11 +14,12 @@ import TestSupport
     }
 
     /// A copy of the demo manifest with absolute paths, its own store and output.
-    func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048, maxLength: Int? = nil) throws -> String {
+    func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048, maxLength: Int? = nil,
+                  quantization: String = "none") throws -> String {
         let demo = SharedData.repository("demo")
         let json = """
             {"store": "\(store ?? "\(name)/cache.sqlite")", "output": "\(name)",
-             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "token_budget": \(tokenBudget)\(maxLength.map { ", \"max_length\": \($0)" } ?? "")}],
+             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "quantization": "\(quantization)", "token_budget": \(tokenBudget)\(maxLength.map { ", \"max_length\": \($0)" } ?? "")}],
              "prompts": ["none", "prompteol"],
              "tasks": {"root": "\(demo.appendingPathComponent("tasks").path)",
                        "types": ["STS", "Summarization", "PairClassification", "Reranking", "Classification", "Clustering"]},
@@ -125,6 +126,22 @@ import TestSupport
         let stored = try #require(try store.record(model: model, prompt: prompt, text: text))
         #expect(stored.truncated && stored.tokenCount <= 24 && stored.tokenCount > 10)
         #expect(try run(["score", short]).status == 0)
+    }
+
+    /// A q4 extract into a store that already holds the unquantized records: both variants are kept apart,
+    /// so the q4 run computes every record again instead of reusing the unquantized ones.
+    @Test func quantizedRecordsNeverMixWithUnquantizedOnes() throws {
+        let plain = try manifest("plain", store: "shared-variants.sqlite")
+        let q4 = try manifest("q4", store: "shared-variants.sqlite", quantization: "q4")
+        #expect(try run(["extract", plain]).status == 0)
+        let store = try EmbeddingStore(path: folder.appendingPathComponent("shared-variants.sqlite").path, readOnly: true)
+        let plainCount = try store.recordCount()
+        let extract = try run(["extract", q4])
+        #expect(extract.status == 0, "\(extract.stderr)")
+        let models = try store.models()
+        #expect(Set(models.map(\.identity.variant)) == ["f32", "q4"])
+        #expect(try store.recordCount() == 2 * plainCount)
+        #expect(try run(["score", q4]).status == 0)
     }
 
     @Test func scoreOnAStoreMissingRecordsSaysWhichAndScoresNothing() throws {

@@ -46,11 +46,9 @@ final class ModelEncoder: EncoderBackend {
     let model: MoEModel
 
     init(entry: Manifest.ModelEntry) throws {
-        guard entry.quantization == .none else {
-            throw PipelineError.notIntegrated("quantization \(entry.quantization.rawValue) for extract")
-        }
         tokenizer = try Tokenizer(directory: entry.path)
-        model = try MoEModel.load(directory: entry.path)
+        let quantize = Quantization(rawValue: entry.quantization.rawValue) ?? .none
+        model = try MoEModel.load(directory: entry.path, options: .init(quantize: quantize))
         let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
         key = ModelKey(name: entry.name, variant: entry.quantization.variant, fingerprint: model.fingerprint,
                        architectureJSON: summary)
