@@ -6,12 +6,12 @@ import TestSupport
 /// Quantized weights against the same model in float32, on every reference fixture: per-layer cosine of hidden
 /// states (mean over real tokens) and top-k expert agreement (share of chosen experts in common).
 ///
-/// The bars are what the code reaches today on these tiny random fixtures (worst case measured: int8 cosine 0.9969
-/// on mixtral-tiny, q4 cosine 0.968 and agreement 0.81 on qwen3moe-tiny), kept as regression guards. Issue 6 asks
-/// for 0.999 / 95% (int8) and 0.99 / 85% (q4): NOT met yet on every fixture.
+/// The bars are issue 6's: 0.999 / 95% (int8) and 0.99 / 85% (q4). Measured (QuantizationDiagnosis): int8 worst
+/// mean cosine 0.99998, agreement 100%; q4 worst 0.9948 (mixtral-tiny, layer 3), agreement 93.3% (mixtral-tiny).
+/// With attention in the same format as the MLPs they were not met (int8 0.9969, q4 0.968 / 81%).
 @Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
 struct QuantizationTests {
-    static let bars: [(Quantization, cosine: Double, agreement: Double)] = [(.int8, 0.995, 0.95), (.q4, 0.96, 0.80)]
+    static let bars: [(Quantization, cosine: Double, agreement: Double)] = [(.int8, 0.999, 0.95), (.q4, 0.99, 0.85)]
 
     @Test(arguments: Fixtures.names)
     func quantizedModelTracksFloat32(_ name: String) throws {
@@ -23,27 +23,12 @@ struct QuantizationTests {
             let model = try MoEModel.load(directory: Fixtures.url(name), options: .init(quantize: format))
             #expect(model.variant == "\(model.weightDType)+\(format.rawValue)")
             let output = try model.forward(inputIDs: ids, attentionMask: mask)
-            let b = ids.count, t = ids.first?.count ?? 0, h = output.hiddenSize, e = output.expertCount
-            let real = (0..<b).flatMap { r in (0..<t).filter { mask[r][$0] == 1 }.map { r * t + $0 } }
-            for layer in 0..<output.hiddenStateCount {
-                let cosines = real.map { flat -> Double in
-                    let base = (layer * b * t + flat) * h
-                    return cosine(output.hiddenStates[base..<(base + h)], reference.hiddenStates[base..<(base + h)])
-                }
-                let mean = cosines.reduce(0, +) / Double(max(1, cosines.count))
+            let k = try #require(model.spec.layers.compactMap(\.moe).first).topK
+            let accuracy = QuantizationAccuracy(reference: reference, quantized: output, mask: mask, topK: k)
+            for (layer, mean) in accuracy.meanCosine.enumerated() {
                 #expect(mean >= cosineBar, "\(name) \(format.rawValue) layer \(layer): mean cosine \(mean)")
             }
-            let k = try #require(try model.spec.layers.compactMap(\.moe).first).topK
-            var shared = 0, total = 0
-            for index in output.routerLayers.indices { for flat in real {
-                let base = (index * b * t + flat) * e
-                let ours = Set(Fixtures.experts(output.routerLogits[base..<(base + e)], k: k))
-                let theirs = Set(Fixtures.experts(reference.routerLogits[base..<(base + e)], k: k))
-                shared += ours.intersection(theirs).count
-                total += k
-            } }
-            let agreement = Double(shared) / Double(max(1, total))
-            #expect(agreement >= agreementBar, "\(name) \(format.rawValue): top-k agreement \(agreement)")
+            #expect(accuracy.agreement >= agreementBar, "\(name) \(format.rawValue): top-k agreement \(accuracy.agreement)")
         }
     }
 
@@ -64,11 +49,5 @@ struct QuantizationTests {
             // Within half a step of the group's scale (the outlier's group has the largest step).
             #expect(zip(values, back).allSatisfy { abs($0 - $1) <= tolerance }, "\(format)")
         }
-    }
-
-    private func cosine(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
-        return na == 0 && nb == 0 ? 1 : dot / max(1e-30, (na * nb).squareRoot())
     }
 }

@@ -3,9 +3,13 @@ import Foundation
 
 /// Weight quantization applied at load: symmetric per-group int8 or 4-bit (`q4`), groups of 32 weights along a
 /// row sharing one BF16 scale (see `Sources/CKernels/quantize.c`). Resident bytes per weight: 1.0625 (int8),
-/// 0.5625 (q4), against 2 for BF16.
+/// 0.5625 (q4), against 2 for BF16. The format applies to the MLPs; attention gets `attentionFormat`.
 public enum Quantization: String, Sendable, Codable, CaseIterable {
     case none, int8, q4
+
+    /// The format of the attention projections under this one: a step more precise (int8 under q4, unquantized
+    /// under int8), as llama.cpp's mixes keep some tensors at higher precision (see `ModelWeights.quantized`).
+    public var attentionFormat: Quantization { self == .q4 ? .int8 : .none }
 }
 
 /// The quantized codes and scales of one (rows, cols) matrix, in owned memory.

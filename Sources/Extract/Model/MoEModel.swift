@@ -44,6 +44,8 @@ public final class MoEModel: @unchecked Sendable {
         public var checkMemory: Bool
         /// Weights quantized at load (`none` keeps the checkpoint's dtype).
         public var quantize: Quantization
+        /// Which weights are quantized (all projections but the routers unless a test narrows it).
+        var quantizeScope = QuantizationScope.all
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none) {
             self.threads = threads
             self.checkMemory = checkMemory
@@ -65,7 +67,7 @@ public final class MoEModel: @unchecked Sendable {
         self.checkpoint = checkpoint
         self.spec = spec
         let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
-            .quantized(options.quantize)
+            .quantized(options.quantize, scope: options.quantizeScope)
         weightBytes = weights.usedBytes
         checkMemory = options.checkMemory
         if checkMemory {

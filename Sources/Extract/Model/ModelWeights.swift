@@ -188,28 +188,37 @@ extension ModelWeights {
 }
 
 extension ModelWeights {
-    /// Every projection quantized (`Quantization`). Routers and the shared-expert gate stay in their dtype (their
-    /// logits are what the store keeps; they are small), and so do norms and biases, and the embedding: only the
-    /// rows of the tokens seen are ever read, so it costs little residency, and hidden state 0 stays exact. Experts are quantized
-    /// on every core; each source tensor's mapped pages are released once its copy exists.
-    func quantized(_ format: Quantization) -> ModelWeights {
+    /// The weights quantized (`Quantization`): every MLP (experts, shared experts, dense layers) in `format`, the
+    /// attention projections one step more precise (`Quantization.attentionFormat`: int8 under q4, the checkpoint's
+    /// dtype under int8). Attention is 4% of a real MoE's weights but was nearly all of the error on the reference
+    /// fixtures: its error reaches the same layer's router input and flips expert choices (docs/performance.md).
+    /// Routers and the shared-expert gate stay in their dtype (their logits are what the store keeps; they are
+    /// small), and so do norms and biases, and the embedding: only the rows of the tokens seen are ever read, so it
+    /// costs little residency, and hidden state 0 stays exact. Experts are quantized on every core; each source
+    /// tensor's mapped pages are released once its copy exists.
+    func quantized(_ format: Quantization, scope: QuantizationScope = .all) -> ModelWeights {
         guard format != .none else { return self }
         var result = self
         let scratch = FloatBuffer(count: 1)
         func q(_ m: WeightMatrix) -> WeightMatrix { m.quantized(format, scratch: scratch) }
+        let attentionFormat = scope.contains(.attentionInFormat) ? format : format.attentionFormat
+        func qa(_ m: WeightMatrix) -> WeightMatrix { m.quantized(attentionFormat, scratch: scratch) }
         func mlp(_ w: MLPWeights) -> MLPWeights { MLPWeights(gate: q(w.gate), up: q(w.up), down: q(w.down)) }
         for l in layers.indices {
             var layer = layers[l]
-            layer.attention.q = q(layer.attention.q)
-            layer.attention.k = q(layer.attention.k)
-            layer.attention.v = q(layer.attention.v)
-            layer.attention.o = q(layer.attention.o)
+            if scope.contains(.attention) {
+                layer.attention.q = qa(layer.attention.q)
+                layer.attention.k = qa(layer.attention.k)
+                layer.attention.v = qa(layer.attention.v)
+                layer.attention.o = qa(layer.attention.o)
+            }
             switch layer.feedForward {
             case let .dense(w):
-                layer.feedForward = .dense(mlp(w))
+                if scope.contains(.dense) { layer.feedForward = .dense(mlp(w)) }
             case var .moe(moe):
-                moe.experts = ModelWeights.quantizeConcurrently(moe.experts, format: format)
-                moe.shared = moe.shared.map(mlp)
+                if scope.contains(.experts) { moe.experts = ModelWeights.quantizeConcurrently(moe.experts, format: format) }
+                if scope.contains(.shared) { moe.shared = moe.shared.map(mlp) }
+                if scope.contains(.router) { moe.router = q(moe.router) }
                 layer.feedForward = .moe(moe)
             }
             result.layers[l] = layer
@@ -253,6 +262,20 @@ extension ModelWeights {
         }
         return zip(experts, slots.values).map { $1 ?? $0 }
     }
+}
+
+/// Which weights `ModelWeights.quantized` touches: everything but routers by default; the parts apart are for
+/// finding where the error of a quantized model comes from (`QuantizationDiagnosis`).
+struct QuantizationScope: OptionSet, Sendable {
+    let rawValue: Int
+    static let attention = QuantizationScope(rawValue: 1)
+    static let experts = QuantizationScope(rawValue: 2)
+    static let shared = QuantizationScope(rawValue: 4)
+    static let dense = QuantizationScope(rawValue: 8)
+    static let router = QuantizationScope(rawValue: 16)
+    /// Attention in the format itself rather than `Quantization.attentionFormat`.
+    static let attentionInFormat = QuantizationScope(rawValue: 32)
+    static let all: QuantizationScope = [.attention, .experts, .shared, .dense]
 }
 
 extension MLPWeights {

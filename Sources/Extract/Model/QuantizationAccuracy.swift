@@ -1,0 +1,65 @@
+import Foundation
+
+/// How far a quantized model's outputs are from the unquantized ones on the same padded batch (issue 6's bars):
+/// per hidden state, the cosine of each real token's vector averaged over real tokens (and its minimum), and the
+/// share of top-k experts the two runs have in common, per MoE layer and overall.
+public struct QuantizationAccuracy: Sendable, Codable {
+    /// Mean cosine over real tokens, one per hidden-state entry (0 = embeddings, L = final norm).
+    public var meanCosine: [Double]
+    /// Smallest cosine of any real token, one per hidden-state entry.
+    public var minCosine: [Double]
+    /// Top-k agreement per MoE layer (`routerLayers` order), and over all of them.
+    public var layerAgreement: [Double]
+    public var agreement: Double
+
+    public var worstMeanCosine: Double { meanCosine.min() ?? 1 }
+
+    enum CodingKeys: String, CodingKey {
+        case meanCosine = "mean_cosine", minCosine = "min_cosine", layerAgreement = "layer_agreement", agreement
+    }
+
+    /// Compares `quantized` with `reference` (same batch, same model) on the tokens where `mask` is 1.
+    public init(reference: ForwardOutput, quantized: ForwardOutput, mask: [[Int]], topK k: Int) {
+        let b = reference.batchSize, t = reference.sequenceLength, h = reference.hiddenSize, e = reference.expertCount
+        let real = (0..<b).flatMap { r in (0..<t).filter { mask[r][$0] == 1 }.map { r * t + $0 } }
+        meanCosine = []
+        minCosine = []
+        for layer in 0..<reference.hiddenStateCount {
+            let cosines = real.map { flat -> Double in
+                let base = (layer * b * t + flat) * h
+                return Self.cosine(quantized.hiddenStates[base..<(base + h)], reference.hiddenStates[base..<(base + h)])
+            }
+            meanCosine.append(cosines.reduce(0, +) / Double(max(1, cosines.count)))
+            minCosine.append(cosines.min() ?? 1)
+        }
+        var shared = 0, total = 0
+        layerAgreement = []
+        for index in reference.routerLayers.indices {
+            var layerShared = 0
+            for flat in real {
+                let base = (index * b * t + flat) * e
+                let ours = Set(Extract.topK(Array(quantized.routerLogits[base..<(base + e)]), k: k))
+                let theirs = Set(Extract.topK(Array(reference.routerLogits[base..<(base + e)]), k: k))
+                layerShared += ours.intersection(theirs).count
+            }
+            layerAgreement.append(Double(layerShared) / Double(max(1, real.count * k)))
+            shared += layerShared
+            total += real.count * k
+        }
+        agreement = Double(shared) / Double(max(1, total))
+    }
+
+    static func cosine(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
+        return na == 0 && nb == 0 ? 1 : dot / max(1e-30, (na * nb).squareRoot())
+    }
+
+    /// One line per hidden state, then the agreement.
+    public var report: String {
+        var lines = meanCosine.indices.map { String(format: "hidden state %d: mean cosine %.5f, min %.5f", $0, meanCosine[$0], minCosine[$0]) }
+        lines.append("top-k agreement " + String(format: "%.4f", agreement) + " (by MoE layer: "
+                     + layerAgreement.map { String(format: "%.3f", $0) }.joined(separator: ", ") + ")")
+        return lines.joined(separator: "\n")
+    }
+}
