@@ -2,10 +2,11 @@
 #include <math.h>
 #include <string.h>
 
-// Per-group quantization along a row: groups of CK_GROUP weights share one BF16 scale (possibly negative, so the
-// largest-magnitude weight can use the extra negative code, as llama.cpp's q4_0 does); codes are round(w / scale)
-// in [-128, 127] (int8) or [-8, 7] (q4) with the scale as stored, so the only error is each weight's rounding. q4 packs two codes a byte: element 2i in the low nibble, 2i+1 in the high one,
-// both offset by 8. The last group of a row is padded with zeros.
+// Per-group quantization along a row: groups of CK_GROUP_Q8 (int8) or CK_GROUP (q4) weights share one BF16 scale
+// (possibly negative, so the largest-magnitude weight can use the extra negative code, as llama.cpp's q4_0 does);
+// codes are round(w / scale) in [-128, 127] (int8) or [-8, 7] (q4) with the scale as stored, so the only error is
+// each weight's rounding. q4 packs two codes a byte: element 2i in the low nibble, 2i+1 in the high one, both
+// offset by 8. The last group of a row is padded with zeros.
 
 static uint16_t to_bf16(float x) {
     uint16_t out;
@@ -44,12 +45,12 @@ static float group_scale(const float *src, size_t count, int lo, int hi, uint16_
 }
 
 void ck_quantize_row_q8(const float *src, size_t cols, int8_t *codes, uint16_t *scales) {
-    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP;
+    size_t groups = (cols + CK_GROUP_Q8 - 1) / CK_GROUP_Q8;
     for (size_t g = 0; g < groups; g++) {
-        size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+        size_t start = g * CK_GROUP_Q8, count = cols - start < CK_GROUP_Q8 ? cols - start : CK_GROUP_Q8;
         float scale = group_scale(src + start, count, -128, 127, &scales[g]);
         float inverse = scale != 0 ? 1.0f / scale : 0;
-        for (size_t i = 0; i < CK_GROUP; i++) {
+        for (size_t i = 0; i < CK_GROUP_Q8; i++) {
             float q = i < count ? rintf(src[start + i] * inverse) : 0;
             codes[start + i] = (int8_t)(q > 127 ? 127 : (q < -128 ? -128 : q));
         }
@@ -72,14 +73,14 @@ void ck_quantize_row_q4(const float *src, size_t cols, uint8_t *codes, uint16_t 
 }
 
 void ck_dequantize_rows_q8(const int8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst) {
-    size_t groups = (cols + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP;
+    size_t groups = (cols + CK_GROUP_Q8 - 1) / CK_GROUP_Q8, stride = groups * CK_GROUP_Q8;
     for (size_t r = 0; r < rows; r++) {
         const int8_t *c = codes + r * stride;
         const uint16_t *s = scales + r * groups;
         float *d = dst + r * cols;
         for (size_t g = 0; g < groups; g++) {
             float scale = from_bf16(s[g]);
-            size_t start = g * CK_GROUP, count = cols - start < CK_GROUP ? cols - start : CK_GROUP;
+            size_t start = g * CK_GROUP_Q8, count = cols - start < CK_GROUP_Q8 ? cols - start : CK_GROUP_Q8;
             for (size_t i = 0; i < count; i++) d[start + i] = scale * (float)c[start + i];
         }
     }
@@ -109,4 +110,25 @@ void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t 
             }
         }
     }
+}
+
+// A 64-bit checksum of `count` bytes (four multiply-xor lanes over 8-byte words, then the tail): fast enough to
+// check a multi-GB quantized-weight cache at load. Not cryptographic: it catches truncation and corruption.
+uint64_t ck_checksum64(const void *data, size_t count) {
+    const unsigned char *p = (const unsigned char *)data;
+    const uint64_t prime = 0x9E3779B97F4A7C15ull;
+    uint64_t lane[4] = {1, 2, 3, 4};
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        for (int j = 0; j < 4; j++) {
+            uint64_t w;
+            memcpy(&w, p + i + 8 * j, 8);
+            lane[j] = (lane[j] ^ w) * prime;
+            lane[j] ^= lane[j] >> 29;
+        }
+    }
+    uint64_t h = (uint64_t)count * prime;
+    for (int j = 0; j < 4; j++) h = (h ^ lane[j]) * prime;
+    for (; i < count; i++) h = (h ^ p[i]) * prime;
+    return h ^ (h >> 32);
 }

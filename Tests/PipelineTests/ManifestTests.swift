@@ -124,6 +124,14 @@ import TestSupport
         #expect(error.message.contains("did you mean \"int8\"?"))
     }
 
+    @Test func quantizedCacheResolvesAgainstTheManifestFolder() throws {
+        let m = try manifest(valid(models: #"[{"name": "d", "path": "\#(demoModel)", "quantization": "q4", "quantized_cache": "qcache"}]"#))
+        #expect(m.models[0].quantizedCache?.path == folder.appendingPathComponent("qcache").standardizedFileURL.path)
+        #expect(try manifest(valid()).models[0].quantizedCache == nil)
+        let error = try #require(self.error(valid(models: #"[{"name": "d", "path": "\#(demoModel)", "quantized_cache": 3}]"#)))
+        #expect(error.path == "models[0].quantized_cache")
+    }
+
     @Test func recipeGridsExpandToTheirCartesianProduct() throws {
         let m = try manifest(valid(recipes: #"""
             [{"recipe": "hs", "layer": [-1, 2], "pooling": ["last", "mean"]},

@@ -19,12 +19,15 @@ int ck_cpu_has_avx512bf16(void);
 
 // Weights a quantization group shares one scale with (along a row).
 #define CK_GROUP 32
-// Quantize one row of `cols` floats: ceil(cols/32) BF16 scales and ceil(cols/32)*32 int8 codes (q8) or
-// ceil(cols/32)*16 bytes of 4-bit codes (q4); the last group is zero-padded.
+#define CK_GROUP_Q8 64
+// Quantize one row of `cols` floats: ceil(cols/64) BF16 scales and ceil(cols/64)*64 int8 codes (q8) or
+// ceil(cols/32) BF16 scales and ceil(cols/32)*16 bytes of 4-bit codes (q4); the last group is zero-padded.
 void ck_quantize_row_q8(const float *src, size_t cols, int8_t *codes, uint16_t *scales);
 void ck_quantize_row_q4(const float *src, size_t cols, uint8_t *codes, uint16_t *scales);
 // Dequantize `rows` rows quantized as above into rows * cols floats.
 void ck_dequantize_rows_q8(const int8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst);
 void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst);
+// A fast non-cryptographic 64-bit checksum (the quantized-weight cache's data check).
+uint64_t ck_checksum64(const void *data, size_t count);
 
 #endif

@@ -1,28 +1,53 @@
 import CKernels
 import Foundation
 
-/// Weight quantization applied at load: symmetric per-group int8 or 4-bit (`q4`), groups of 32 weights along a
-/// row sharing one BF16 scale (see `Sources/CKernels/quantize.c`). Resident bytes per weight: 1.0625 (int8),
-/// 0.5625 (q4), against 2 for BF16. The format applies to the MLPs; attention gets `attentionFormat`.
+/// Weight quantization applied at load: symmetric per-group int8 or 4-bit (`q4`), groups of 64 (int8) or 32 (q4)
+/// weights along a row sharing one BF16 scale (see `Sources/CKernels/quantize.c`). Resident bytes per weight:
+/// 1.03125 (int8), 0.5625 (q4), against 2 for BF16. The format applies to the MLPs; attention gets `attentionFormat`.
 public enum Quantization: String, Sendable, Codable, CaseIterable {
     case none, int8, q4
+
+    /// Weights sharing one scale along a row.
+    public var groupSize: Int { self == .int8 ? Int(CK_GROUP_Q8) : Int(CK_GROUP) }
 
     /// The format of the attention projections under this one: a step more precise (int8 under q4, unquantized
     /// under int8), as llama.cpp's mixes keep some tensors at higher precision (see `ModelWeights.quantized`).
     public var attentionFormat: Quantization { self == .q4 ? .int8 : .none }
 }
 
-/// The quantized codes and scales of one (rows, cols) matrix, in owned memory.
+/// The quantized codes and scales of one (rows, cols) matrix: in owned memory, or in a mapped cache file
+/// (`QuantizedCache`), which `storage` keeps alive.
 final class QuantizedMatrix: @unchecked Sendable {
     let format: Quantization
     let rows: Int
     let cols: Int
     let groups: Int
     let codeBytesPerRow: Int
-    let codes: UnsafeMutableRawPointer
-    let scales: UnsafeMutablePointer<UInt16>
+    let codes: UnsafeRawPointer
+    let scales: UnsafePointer<UInt16>
+    /// nil: `codes` and `scales` were allocated here and are freed with it.
+    private let storage: AnyObject?
 
     var byteCount: Int { rows * (codeBytesPerRow + groups * 2) }
+    var codeBytes: Int { rows * codeBytesPerRow }
+    var scaleBytes: Int { rows * groups * 2 }
+
+    /// Code bytes per row and groups per row of a (rows, cols) matrix in `format`.
+    static func layout(cols: Int, format: Quantization) -> (codeBytesPerRow: Int, groups: Int) {
+        let group = format.groupSize, groups = (cols + group - 1) / group
+        return (format == .int8 ? groups * group : groups * group / 2, groups)
+    }
+
+    /// Codes and scales laid out as `layout` says, owned by `storage` (a mapped cache file).
+    init(format: Quantization, rows: Int, cols: Int, codes: UnsafeRawPointer, scales: UnsafePointer<UInt16>, storage: AnyObject) {
+        self.format = format
+        self.rows = rows
+        self.cols = cols
+        (codeBytesPerRow, groups) = Self.layout(cols: cols, format: format)
+        self.codes = codes
+        self.scales = scales
+        self.storage = storage
+    }
 
     /// Quantizes `source` row tile by row tile (widened to float32 in `scratch`, never whole).
     init(quantizing source: WeightMatrix, format: Quantization, scratch: FloatBuffer) {
@@ -30,11 +55,10 @@ final class QuantizedMatrix: @unchecked Sendable {
         self.format = format
         rows = source.rows
         cols = source.cols
-        let group = Int(CK_GROUP)
-        groups = (cols + group - 1) / group
-        codeBytesPerRow = format == .int8 ? groups * group : groups * group / 2
-        codes = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * codeBytesPerRow), alignment: 64)
-        scales = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
+        storage = nil
+        (codeBytesPerRow, groups) = Self.layout(cols: cols, format: format)
+        let codes = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * codeBytesPerRow), alignment: 64)
+        let scales = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
         let tileRows = max(1, min(rows, (1 << 20) / max(1, cols)))
         scratch.reserve(tileRows * cols)
         var start = 0
@@ -52,11 +76,15 @@ final class QuantizedMatrix: @unchecked Sendable {
             }
             start += count
         }
+        self.codes = UnsafeRawPointer(codes)
+        self.scales = UnsafePointer(scales)
     }
 
     deinit {
-        codes.deallocate()
-        scales.deallocate()
+        if storage == nil {
+            UnsafeMutableRawPointer(mutating: codes).deallocate()
+            UnsafeMutablePointer(mutating: scales).deallocate()
+        }
     }
 
     func dequantize(rows start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {

@@ -27,8 +27,12 @@ public final class MoEModel: @unchecked Sendable {
     /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4").
     public var variant: String { quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)" }
     public let quantization: Quantization
+    /// What happened with the quantized-weight cache at load (`Options.quantizedCache`).
+    public let quantizedCacheStatus: QuantizedCacheStatus
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
+    /// The embedding's share of `weightBytes` (never quantized; read row by row).
+    public let embeddingBytes: Int
     private let checkMemory: Bool
 
     private let checkpoint: Checkpoint
@@ -46,10 +50,14 @@ public final class MoEModel: @unchecked Sendable {
         public var quantize: Quantization
         /// Which weights are quantized (all projections but the routers unless a test narrows it).
         var quantizeScope = QuantizationScope.all
-        public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none) {
+        /// A folder for the on-disk cache of quantized weights (`QuantizedCache`): mapped when a valid file for
+        /// this checkpoint and format is there, written after quantizing otherwise. nil: quantize at every load.
+        public var quantizedCache: URL?
+        public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none, quantizedCache: URL? = nil) {
             self.threads = threads
             self.checkMemory = checkMemory
             self.quantize = quantize
+            self.quantizedCache = quantizedCache
         }
     }
 
@@ -66,9 +74,13 @@ public final class MoEModel: @unchecked Sendable {
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
         self.checkpoint = checkpoint
         self.spec = spec
-        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
-            .quantized(options.quantize, scope: options.quantizeScope)
+        let loaded = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+        let fingerprint = checkpoint.fingerprint
+        let weights: ModelWeights
+        (weights, quantizedCacheStatus) = QuantizedCache.quantize(loaded, format: options.quantize, scope: options.quantizeScope,
+                                                                  cache: options.quantizedCache, fingerprint: fingerprint)
         weightBytes = weights.usedBytes
+        embeddingBytes = weights.embedding.byteCount
         checkMemory = options.checkMemory
         if checkMemory {
             let requirement = MemoryRequirement(spec: spec, weightBytes: weightBytes, tokenBudget: 1, longestSequence: 1)
@@ -78,7 +90,7 @@ public final class MoEModel: @unchecked Sendable {
         var summary = ModelSummary(spec: spec, reference: architecture.reference)
         summary.weightFileBytesByDType = checkpoint.bytesByDType
         self.summary = summary
-        fingerprint = checkpoint.fingerprint
+        self.fingerprint = fingerprint
         state = RunState(spec: spec)
         if let threads = options.threads { BLASThreads.set(threads) } else { BLASThreads.set() }
     }

@@ -197,28 +197,68 @@ extension ModelWeights {
     /// costs little residency, and hidden state 0 stays exact. Experts are quantized on every core; each source
     /// tensor's mapped pages are released once its copy exists.
     func quantized(_ format: Quantization, scope: QuantizationScope = .all) -> ModelWeights {
+        mapQuantized(format, scope: scope, concurrent: true) { _, matrix, format, scratch in matrix.quantized(format, scratch: scratch) }
+    }
+
+    /// Every matrix `quantized(format, scope:)` quantizes, by name ("3.expert.12.gate"), with its format.
+    func quantizationPlan(_ format: Quantization, scope: QuantizationScope = .all) -> [(name: String, rows: Int, cols: Int, format: Quantization)] {
+        var plan: [(name: String, rows: Int, cols: Int, format: Quantization)] = []
+        _ = mapQuantized(format, scope: scope, concurrent: false) { name, matrix, format, _ in
+            plan.append((name, matrix.rows, matrix.cols, format))
+            return matrix
+        }
+        return plan
+    }
+
+    /// Every quantized matrix by name (what `QuantizedCache` writes).
+    var quantizedMatrices: [(name: String, matrix: QuantizedMatrix)] {
+        var result: [(name: String, matrix: QuantizedMatrix)] = []
+        _ = mapQuantized(.q4, scope: [.all, .router], concurrent: false) { name, matrix, _, _ in
+            if let q = matrix.quantized { result.append((name, q)) }
+            return matrix
+        }
+        return result
+    }
+
+    /// The weights with `transform(name, matrix, format, scratch)` applied to every matrix the plan quantizes, in
+    /// a fixed order (experts spread over every core when `concurrent`; `transform` must then be thread-safe).
+    func mapQuantized(_ format: Quantization, scope: QuantizationScope, concurrent: Bool,
+                              _ transform: (String, WeightMatrix, Quantization, FloatBuffer) -> WeightMatrix) -> ModelWeights {
         guard format != .none else { return self }
         var result = self
         let scratch = FloatBuffer(count: 1)
-        func q(_ m: WeightMatrix) -> WeightMatrix { m.quantized(format, scratch: scratch) }
         let attentionFormat = scope.contains(.attentionInFormat) ? format : format.attentionFormat
-        func qa(_ m: WeightMatrix) -> WeightMatrix { m.quantized(attentionFormat, scratch: scratch) }
-        func mlp(_ w: MLPWeights) -> MLPWeights { MLPWeights(gate: q(w.gate), up: q(w.up), down: q(w.down)) }
+        func q(_ name: String, _ m: WeightMatrix, _ f: Quantization = format) -> WeightMatrix {
+            f == .none ? m : transform(name, m, f, scratch)
+        }
+        func mlp(_ name: String, _ w: MLPWeights) -> MLPWeights {
+            MLPWeights(gate: q(name + ".gate", w.gate), up: q(name + ".up", w.up), down: q(name + ".down", w.down))
+        }
         for l in layers.indices {
             var layer = layers[l]
             if scope.contains(.attention) {
-                layer.attention.q = qa(layer.attention.q)
-                layer.attention.k = qa(layer.attention.k)
-                layer.attention.v = qa(layer.attention.v)
-                layer.attention.o = qa(layer.attention.o)
+                layer.attention.q = q("\(l).attention.q", layer.attention.q, attentionFormat)
+                layer.attention.k = q("\(l).attention.k", layer.attention.k, attentionFormat)
+                layer.attention.v = q("\(l).attention.v", layer.attention.v, attentionFormat)
+                layer.attention.o = q("\(l).attention.o", layer.attention.o, attentionFormat)
             }
             switch layer.feedForward {
             case let .dense(w):
-                if scope.contains(.dense) { layer.feedForward = .dense(mlp(w)) }
+                if scope.contains(.dense) { layer.feedForward = .dense(mlp("\(l).dense", w)) }
             case var .moe(moe):
-                if scope.contains(.experts) { moe.experts = ModelWeights.quantizeConcurrently(moe.experts, format: format) }
-                if scope.contains(.shared) { moe.shared = moe.shared.map(mlp) }
-                if scope.contains(.router) { moe.router = q(moe.router) }
+                if scope.contains(.experts) {
+                    if concurrent {
+                        moe.experts = ModelWeights.mapConcurrently(moe.experts) { e, w, scratch in
+                            let name = "\(l).expert.\(e)"
+                            return MLPWeights(gate: transform(name + ".gate", w.gate, format, scratch), up: transform(name + ".up", w.up, format, scratch),
+                                              down: transform(name + ".down", w.down, format, scratch))
+                        }
+                    } else {
+                        moe.experts = moe.experts.enumerated().map { mlp("\(l).expert.\($0)", $1) }
+                    }
+                }
+                if scope.contains(.shared) { moe.shared = moe.shared.map { mlp("\(l).shared", $0) } }
+                if scope.contains(.router) { moe.router = q("\(l).router", moe.router) }
                 layer.feedForward = .moe(moe)
             }
             result.layers[l] = layer
@@ -243,7 +283,7 @@ extension ModelWeights {
         return total
     }
 
-    private static func quantizeConcurrently(_ experts: [MLPWeights], format: Quantization) -> [MLPWeights] {
+    private static func mapConcurrently(_ experts: [MLPWeights], _ transform: (Int, MLPWeights, FloatBuffer) -> MLPWeights) -> [MLPWeights] {
         final class Slots: @unchecked Sendable {
             var values: [MLPWeights?]
             let lock = NSLock()
@@ -251,13 +291,15 @@ extension ModelWeights {
         }
         let slots = Slots(experts.count)
         let workers = max(1, min(experts.count, ProcessInfo.processInfo.activeProcessorCount))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let scratch = FloatBuffer(count: 1)
-            for e in stride(from: worker, to: experts.count, by: workers) {
-                let w = experts[e]
-                let done = MLPWeights(gate: w.gate.quantized(format, scratch: scratch), up: w.up.quantized(format, scratch: scratch),
-                                      down: w.down.quantized(format, scratch: scratch))
-                slots.lock.withLock { slots.values[e] = done }
+        withoutActuallyEscaping(transform) { transform in
+            struct Work: @unchecked Sendable { let run: (Int, MLPWeights, FloatBuffer) -> MLPWeights }
+            let work = Work(run: transform)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let scratch = FloatBuffer(count: 1)
+                for e in stride(from: worker, to: experts.count, by: workers) {
+                    let done = work.run(e, experts[e], scratch)
+                    slots.lock.withLock { slots.values[e] = done }
+                }
             }
         }
         return zip(experts, slots.values).map { $1 ?? $0 }

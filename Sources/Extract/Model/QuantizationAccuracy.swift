@@ -63,3 +63,54 @@ public struct QuantizationAccuracy: Sendable, Codable {
         return lines.joined(separator: "\n")
     }
 }
+
+extension QuantizationAccuracy {
+    /// One quantized format against the unquantized model: accuracy and the weight bytes either way.
+    public struct Measurement: Sendable, Codable {
+        public var format: Quantization
+        public var accuracy: QuantizationAccuracy
+        /// Bytes of every weight the forward pass reads (embedding included), unquantized and quantized.
+        public var referenceWeightBytes: Int
+        public var weightBytes: Int
+        /// The same without the embedding (read row by row: only the rows of tokens seen become resident).
+        public var referenceBytesWithoutEmbedding: Int
+        public var bytesWithoutEmbedding: Int
+        public var loadSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case format, accuracy, referenceWeightBytes = "reference_weight_bytes", weightBytes = "weight_bytes"
+            case referenceBytesWithoutEmbedding = "reference_bytes_without_embedding"
+            case bytesWithoutEmbedding = "bytes_without_embedding", loadSeconds = "load_seconds"
+        }
+    }
+
+    /// Runs `sequences` (left-padded into one batch) through the model in `directory` unquantized, then in each of
+    /// `formats`, one model loaded at a time, and compares (`pipeline bench quantization`).
+    public static func measure(directory: URL, sequences: [[Int]], formats: [Quantization], options: MoEModel.Options = .init(),
+                               progress: ((String) -> Void)? = nil) throws -> [Measurement] {
+        let width = sequences.map(\.count).max() ?? 0
+        let ids = sequences.map { Array(repeating: 0, count: width - $0.count) + $0 }
+        let mask = sequences.map { Array(repeating: 0, count: width - $0.count) + Array(repeating: 1, count: $0.count) }
+        var plain = options
+        plain.quantize = .none
+        let (reference, referenceBytes, referenceEmbedding) = try {
+            let model = try MoEModel.load(directory: directory, options: plain)
+            progress?("unquantized: running \(sequences.count) sequences")
+            return (try model.forward(inputIDs: ids, attentionMask: mask), model.weightBytes, model.embeddingBytes)
+        }()
+        return try formats.map { format in
+            var quantized = options
+            quantized.quantize = format
+            let start = DispatchTime.now().uptimeNanoseconds
+            let model = try MoEModel.load(directory: directory, options: quantized)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            progress?("\(format.rawValue): loaded in \(String(format: "%.1f", seconds)) s, running")
+            let k = model.spec.layers.compactMap(\.moe).first?.topK ?? 1
+            let accuracy = QuantizationAccuracy(reference: reference, quantized: try model.forward(inputIDs: ids, attentionMask: mask),
+                                                mask: mask, topK: k)
+            return Measurement(format: format, accuracy: accuracy, referenceWeightBytes: referenceBytes, weightBytes: model.weightBytes,
+                               referenceBytesWithoutEmbedding: referenceBytes - referenceEmbedding,
+                               bytesWithoutEmbedding: model.weightBytes - model.embeddingBytes, loadSeconds: seconds)
+        }
+    }
+}

@@ -14,6 +14,7 @@ let allCommands: [any Command.Type] = [
     TokenizeCommand.self,
     BenchTokenizeCommand.self,
     BenchExtractCommand.self,
+    BenchQuantizationCommand.self,
     ForwardCommand.self,
     InspectModelCommand.self,
 ]

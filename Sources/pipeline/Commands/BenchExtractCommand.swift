@@ -6,7 +6,7 @@ struct BenchExtractCommand: Command {
     static let path = ["bench", "extract"]
     static let abstract = "benchmark the forward pass: tokens/s, peak RSS, time by part, share of the sgemm ideal"
     static let help = """
-        Usage: pipeline bench extract --model DIR [--quantize none|int8|q4] [--workload FILE] [--token-budget N]
+        Usage: pipeline bench extract --model DIR [--quantize none|int8|q4] [--quantized-cache DIR] [--workload FILE] [--token-budget N]
                                       [--threads N] [--sgemm]
 
         Runs the model in DIR on the seeded workload FILE (default scripts/bench/workload.json: 64 sequences of
@@ -14,7 +14,9 @@ struct BenchExtractCommand: Command {
         packed up to --token-budget real tokens, default 4096), after one warm-up batch. Prints tokens/s over real
         tokens, peak RSS, the share of time in attention, router, experts and the rest, and the ideal tokens/s at this
         machine's sgemm rate (M=512) for the model's FLOPs per token. The last line is one JSON object
-        (tokens_per_second, peak_rss_bytes, ...). --sgemm prints only the sgemm GFLOP/s at M=8, 32, 128, 512.
+        (tokens_per_second, peak_rss_bytes, ...); the load time goes to stderr. --quantized-cache DIR keeps the quantized
+        weights in DIR and maps them on the next load (see `pipeline forward --help`). --sgemm prints only the sgemm
+        GFLOP/s at M=8, 32, 128, 512.
         OpenBLAS's AVX-512 kernels are selected at start-up (MOEE_NO_REEXEC=1 turns that off, for comparison).
         """
 
@@ -23,6 +25,7 @@ struct BenchExtractCommand: Command {
     let tokenBudget: Int
     let threads: Int?
     let quantize: Quantization
+    let quantizedCache: URL?
     let sgemmOnly: Bool
 
     init(arguments: inout Arguments) throws {
@@ -32,6 +35,7 @@ struct BenchExtractCommand: Command {
         tokenBudget = try arguments.intOption("--token-budget") ?? 4096
         threads = try arguments.intOption("--threads")
         quantize = try Quantization(argument: arguments.option("--quantize"))
+        quantizedCache = try arguments.option("--quantized-cache").map { URL(fileURLWithPath: $0) }
         guard tokenBudget >= 1 else { throw UsageError("--token-budget must be at least 1") }
         if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
         if model == nil && !sgemmOnly { throw UsageError("--model DIR is required") }
@@ -47,7 +51,9 @@ struct BenchExtractCommand: Command {
         }
         guard let model else { return }
         let work = try ExtractBenchmark.Workload.read(workload)
-        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, quantize: quantize))
+        let loadStart = Date()
+        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, quantize: quantize, quantizedCache: quantizedCache))
+        reportLoad(loaded, seconds: Date().timeIntervalSince(loadStart))
         let result = try ExtractBenchmark(model: loaded, workload: work, tokenBudget: tokenBudget).run(progress: { stderr($0) })
         print(result.report)
     }

@@ -7,7 +7,7 @@ struct ForwardCommand: Command {
     static let abstract = "run the native MoE forward pass on token ids and write hidden states and router logits"
     static let help = """
         Usage: pipeline forward --model DIR --input IN.json --out OUT.safetensors [--threads N] [--no-memory-check]
-                                [--quantize none|int8|q4]
+                                [--quantize none|int8|q4] [--quantized-cache DIR]
 
         Runs the model in DIR (Hugging Face folder: config.json + safetensors weights) on the token ids of IN.json,
         {"input_ids": [[int]], "attention_mask": [[0|1]]} (left padded; a missing mask means no padding), and writes
@@ -19,7 +19,11 @@ struct ForwardCommand: Command {
           --input IN.json    the token ids
           --out FILE         the output safetensors file
           --threads N        OpenBLAS threads (default: one per core)
-          --quantize Q       quantize the weights at load: none (default), int8 or q4 (groups of 32)
+          --quantize Q       quantize the weights at load: none (default), int8 or q4 (groups of 64 / 32; attention
+                             one step more precise: see docs/performance.md)
+          --quantized-cache DIR
+                             keep the quantized weights in DIR/<fingerprint>-<q>.moeq and map them on the next load
+                             instead of quantizing again (an unusable file is rebuilt, with a warning)
           --no-memory-check  run even when weights + activations exceed physical memory (weights are then paged
                              from disk, slowly)
         """
@@ -30,6 +34,7 @@ struct ForwardCommand: Command {
     let threads: Int?
     let checkMemory: Bool
     let quantize: Quantization
+    let quantizedCache: URL?
 
     init(arguments: inout Arguments) throws {
         model = URL(fileURLWithPath: try arguments.requiredOption("--model"))
@@ -38,13 +43,16 @@ struct ForwardCommand: Command {
         threads = try arguments.intOption("--threads")
         checkMemory = !arguments.flag("--no-memory-check")
         quantize = try Quantization(argument: arguments.option("--quantize"))
+        quantizedCache = try arguments.option("--quantized-cache").map { URL(fileURLWithPath: $0) }
         if let threads, threads < 1 { throw UsageError("--threads must be at least 1") }
         try arguments.finish()
     }
 
     func run() throws {
         let batch = try ForwardInput.read(input)
-        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, checkMemory: checkMemory, quantize: quantize))
+        let loadStart = Date()
+        let loaded = try MoEModel.load(directory: model, options: .init(threads: threads, checkMemory: checkMemory, quantize: quantize, quantizedCache: quantizedCache))
+        reportLoad(loaded, seconds: Date().timeIntervalSince(loadStart))
         let start = Date()
         let result = try loaded.forward(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask)
         let seconds = Date().timeIntervalSince(start)

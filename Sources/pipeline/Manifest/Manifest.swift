@@ -10,7 +10,7 @@ struct Manifest: Sendable {
     var store: URL
     /// Where `score` writes result JSONs, summary tables and plots (`output`).
     var output: URL
-    let models: [ModelEntry]
+    var models: [ModelEntry]
     let prompts: [PromptEntry]
     let tasks: [TaskEntry]
     let recipes: [RecipeGrid]
@@ -25,6 +25,8 @@ struct Manifest: Sendable {
         let maxLength: Int?
         /// The most tokens (padded batch size x longest row) one forward batch may hold (`token_budget`).
         let tokenBudget: Int
+        /// A folder for the on-disk cache of quantized weights (`quantized_cache`; `extract --quantized-cache`).
+        var quantizedCache: URL? = nil
     }
 
     /// How weights are held in memory during extract; part of the model's cache key (its variant).
@@ -100,7 +102,7 @@ extension Manifest {
 
     // MARK: Models
 
-    static let modelKeys = ["name", "path", "quantization", "max_length", "token_budget"]
+    static let modelKeys = ["name", "path", "quantization", "max_length", "token_budget", "quantized_cache"]
 
     static func decodeModel(_ value: JSONValue, folder: URL) throws -> ModelEntry {
         let object = try value.object(allowedKeys: modelKeys)
@@ -134,8 +136,14 @@ extension Manifest {
         if let maxLength, maxLength > tokenBudget {
             throw object.error("max_length \(maxLength) is larger than token_budget \(tokenBudget): a single text would not fit in a batch")
         }
+        var quantizedCache: URL?
+        if let value = object.optional("quantized_cache") {
+            let text = try value.string()
+            guard !text.isEmpty else { throw value.error("\"quantized_cache\" is empty") }
+            quantizedCache = resolve(text, against: folder)
+        }
         return ModelEntry(name: name, path: path, quantization: quantization, maxLength: maxLength,
-                          tokenBudget: tokenBudget)
+                          tokenBudget: tokenBudget, quantizedCache: quantizedCache)
     }
 
     /// A checkpoint folder needs config.json, tokenizer.json and weights (SPEC.md §1); checked before any work.

@@ -48,7 +48,8 @@ final class ModelEncoder: EncoderBackend {
     init(entry: Manifest.ModelEntry) throws {
         tokenizer = try Tokenizer(directory: entry.path)
         let quantize = Quantization(rawValue: entry.quantization.rawValue) ?? .none
-        model = try MoEModel.load(directory: entry.path, options: .init(quantize: quantize))
+        model = try MoEModel.load(directory: entry.path, options: .init(quantize: quantize, quantizedCache: entry.quantizedCache))
+        if let warning = model.quantizedCacheStatus.warning { stderr(warning) }
         let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
         key = ModelKey(name: entry.name, variant: entry.quantization.variant, fingerprint: model.fingerprint,
                        architectureJSON: summary)
