@@ -32,6 +32,17 @@ struct QuantizationTests {
         }
     }
 
+    /// `inspect-model`'s estimate counts exactly the bytes of the matrices quantized at load (q4: all projections).
+    @Test(arguments: Fixtures.names)
+    func sizeEstimateMatchesTheQuantizedMatrices(_ name: String) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.url(name))
+        let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: name)
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint).quantized(.q4)
+        let estimate = QuantizedSize(spec: spec, format: .q4)
+        #expect(estimate.projectionBytes == weights.quantizedMatrices.reduce(0) { $0 + $1.matrix.byteCount })
+        #expect(estimate.embeddingBytes == spec.vocabSize * spec.hiddenSize * 2)
+    }
+
     @Test func quantizedWeightsAreSmallerAndRoundTrip() throws {
         let rows = 3, cols = 70  // a padded last group
         var values = (0..<(rows * cols)).map { Float(sin(Double($0) * 0.37)) * 0.05 }

@@ -116,3 +116,36 @@ func releasePages(_ base: UnsafeRawPointer, byteCount: Int) {
     guard last > first, let start = UnsafeMutableRawPointer(bitPattern: first) else { return }
     _ = madvise(start, last - first, Int32(MADV_DONTNEED))
 }
+
+/// Resident weight bytes of a model quantized as `ModelWeights.quantized` does it, from its spec alone (no
+/// weights): the projections in their formats, everything else (embedding, routers, shared-expert gates,
+/// norms) at 2 bytes a weight, as in a BF16 checkpoint. `pipeline inspect-model` prints it.
+public struct QuantizedSize: Sendable, Equatable {
+    public var projectionBytes = 0
+    public var embeddingBytes = 0
+    public var otherBytes = 0
+    public var residentBytes: Int { projectionBytes + embeddingBytes + otherBytes }
+
+    public init(spec: ModelSpec, format: Quantization) {
+        let h = spec.hiddenSize
+        func matrix(_ rows: Int, _ cols: Int, _ f: Quantization) -> Int {
+            guard f != .none else { return rows * cols * 2 }
+            let (codes, groups) = QuantizedMatrix.layout(cols: cols, format: f)
+            return rows * (codes + groups * 2)
+        }
+        func mlp(_ intermediate: Int) -> Int { 2 * matrix(intermediate, h, format) + matrix(h, intermediate, format) }
+        embeddingBytes = spec.vocabSize * h * 2
+        otherBytes = h * 2
+        for layer in spec.layers {
+            let a = format.attentionFormat
+            projectionBytes += matrix(spec.qWidth, h, a) + 2 * matrix(spec.kvWidth, h, a) + matrix(h, spec.qWidth, a)
+            otherBytes += 2 * h * 2
+            switch layer {
+            case let .dense(intermediate): projectionBytes += mlp(intermediate)
+            case let .moe(moe):
+                projectionBytes += moe.experts * mlp(moe.expertIntermediate) + (moe.shared.map { mlp($0.intermediate) } ?? 0)
+                otherBytes += moe.experts * h * 2 + (moe.shared?.sigmoidGated == true ? h * 2 : 0)
+            }
+        }
+    }
+}

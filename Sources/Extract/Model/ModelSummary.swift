@@ -76,6 +76,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var bytesByDType: [String: Int]
     /// Bytes per dtype actually present in the weight files (nil when inspected from config.json alone).
     public var weightFileBytesByDType: [String: Int]?
+    /// Estimated resident weight bytes per quantization ("int8", "q4"): the quantized projections
+    /// (`QuantizedSize`) plus the embedding, routers and norms in BF16 (set by `inspect` only, nil in the store).
+    public var quantizedWeightBytes: [String: Int]?
     /// Activation memory of one batch of `referenceBatchTokens` packed tokens (longest sequence 512).
     public var activationBytes: Int
     public static let referenceBatchTokens = 4096
@@ -121,6 +124,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
             ? try Checkpoint.readConfigFile(configURL) : try Checkpoint.readConfig(directory: path)
         let (spec, architecture) = try Architectures.spec(config: data, file: configURL.path)
         var summary = ModelSummary(spec: spec, reference: architecture.reference)
+        summary.quantizedWeightBytes = Dictionary(uniqueKeysWithValues: [Quantization.int8, .q4].map {
+            ($0.rawValue, QuantizedSize(spec: spec, format: $0).residentBytes)
+        })
         if isDirectory.boolValue, let checkpoint = try? Checkpoint(directory: path) {
             summary.weightFileBytesByDType = checkpoint.bytesByDType
         }
@@ -153,6 +159,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         lines.append("memory to run: weights \(gib(weights))\(weightFileBytesByDType == nil ? " (as BF16)" : "") memory-mapped"
             + " + activations \(gib(activationBytes)) per \(Self.referenceBatchTokens)-token batch"
             + " (physical: \(gib(Int(clamping: ProcessInfo.processInfo.physicalMemory))))")
+        if let quantized = quantizedWeightBytes, let int8 = quantized["int8"], let q4 = quantized["q4"] {
+            lines.append("quantized weights resident (embedding, routers in BF16): int8 \(gib(int8)), q4 \(gib(q4))"
+                         + "; + activations \(gib(activationBytes)): int8 \(gib(int8 + activationBytes)), q4 \(gib(q4 + activationBytes))")
+        }
         return lines.joined(separator: "\n")
     }
 
