@@ -129,15 +129,19 @@ import TestSupport
     }
 
     /// A q4 extract into a store that already holds the unquantized records: both variants are kept apart,
-    /// so the q4 run computes every record again instead of reusing the unquantized ones.
+    /// so the q4 run computes every record again instead of reusing the unquantized ones. The q4 run keeps its
+    /// quantized weights in `--quantized-cache`.
     @Test func quantizedRecordsNeverMixWithUnquantizedOnes() throws {
         let plain = try manifest("plain", store: "shared-variants.sqlite")
         let q4 = try manifest("q4", store: "shared-variants.sqlite", quantization: "q4")
         #expect(try run(["extract", plain]).status == 0)
         let store = try EmbeddingStore(path: folder.appendingPathComponent("shared-variants.sqlite").path, readOnly: true)
         let plainCount = try store.recordCount()
-        let extract = try run(["extract", q4])
+        let qcache = folder.appendingPathComponent("qcache")
+        let extract = try run(["extract", q4, "--quantized-cache", qcache.path])
         #expect(extract.status == 0, "\(extract.stderr)")
+        let cached = (try? FileManager.default.contentsOfDirectory(atPath: qcache.path)) ?? []
+        #expect(cached.count == 1 && cached.allSatisfy { $0.hasSuffix("-q4.moeq") }, "\(cached)")
         let models = try store.models()
         #expect(Set(models.map(\.identity.variant)) == ["f32", "q4"])
         #expect(try store.recordCount() == 2 * plainCount)
