@@ -66,17 +66,16 @@ final class PackedBF16Matrix: @unchecked Sendable {
         }
     }
 
-    /// Splits `panels` between the cores in runs of whole 3-panel blocks (the microkernel's width).
+    /// Runs `body` over runs of 3 panels (the microkernel's width) on every core, handed out one at a time, so a
+    /// core slowed by another process takes fewer of them.
     static func run(panels: Int, work: Int, _ body: (Int, Int) -> Void) {
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, (panels + 2) / 3)
-        guard workers > 1, work >= 1 << 20 else { return body(0, panels) }
-        let chunk = ((panels + workers - 1) / workers + 2) / 3 * 3
+        let groups = (panels + 2) / 3
+        guard ProcessInfo.processInfo.activeProcessorCount > 1, groups > 1, work >= 1 << 20 else { return body(0, panels) }
         struct Body: @unchecked Sendable { let call: (Int, Int) -> Void }  // runs only inside concurrentPerform
         withoutActuallyEscaping(body) { body in
             let task = Body(call: body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let begin = w * chunk, end = min(panels, begin + chunk)
-                if begin < end { task.call(begin, end) }
+            DispatchQueue.concurrentPerform(iterations: groups) { g in
+                task.call(3 * g, min(panels, 3 * g + 3))
             }
         }
     }
