@@ -53,6 +53,34 @@ struct BF16KernelTests {
         #expect(worst <= 4e-6 * Double(max(1, k).bitWidth - max(1, k).leadingZeroBitCount), "\(m)x\(n)x\(k): \(worst)")
     }
 
+    /// q/k/v- or gate/up-style fused products (one rounding of x, runs of every matrix shared by the cores) give
+    /// exactly what one product at a time gives.
+    @Test func fusedProductsMatchSeparateOnes() {
+        let m = 70, k = 300, rowCounts = [50, 17, 33]
+        var generator = SplitMix(seed: 11)
+        let x = (0..<(m * k)).map { _ in generator.nextFloat() }
+        let matrices = rowCounts.map { rows -> WeightMatrix in
+            let storage = FloatBuffer(count: rows * k)
+            for i in 0..<(rows * k) { storage.pointer[i] = generator.nextFloat() }
+            return WeightMatrix(rows: rows, cols: k, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
+                .packedBF16(scratch: FloatBuffer(count: 1))
+        }
+        let fused = rowCounts.map { FloatBuffer(count: m * $0) }, separate = rowCounts.map { FloatBuffer(count: m * $0) }
+        x.withUnsafeBufferPointer { xs in
+            guard let base = xs.baseAddress else { return }
+            let outputs = (0..<3).map { (weight: matrices[$0], y: fused[$0].pointer, ldy: rowCounts[$0]) }
+            linear(base, ldx: k, rows: m, outputs: outputs, scratch: FloatBuffer(count: 1))
+            for j in 0..<3 {
+                linear(base, ldx: k, rows: m, weight: matrices[j], into: separate[j].pointer, ldy: rowCounts[j], scratch: FloatBuffer(count: 1))
+            }
+        }
+        for j in 0..<3 {
+            let count = m * rowCounts[j]
+            #expect(Array(UnsafeBufferPointer(start: fused[j].pointer, count: count)) ==
+                    Array(UnsafeBufferPointer(start: separate[j].pointer, count: count)), "product \(j)")
+        }
+    }
+
     @Test func roundingMatchesTheScalarRule() {
         var generator = SplitMix(seed: 6)
         var values = (0..<67).map { _ in generator.nextFloat() * 1000 }

@@ -53,30 +53,44 @@ final class PackedBF16Matrix: @unchecked Sendable {
 
     deinit { data.deallocate() }
 
-    /// `y (n, rows) = x (n, cols) · Wᵀ` on every core (output panels split between them); `scratch` receives x
-    /// rounded to BF16.
-    func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
-                  scratch: FloatBuffer) {
-        let pairs = (cols + 1) / 2
-        scratch.reserve(n * pairs)  // n rows of 2 * pairs BF16 values
+    /// One output of `multiply`: `y (n, matrix.rows)` with row stride `ldy`.
+    struct Product {
+        let matrix: PackedBF16Matrix
+        let y: UnsafeMutablePointer<Float>
+        let ldy: Int
+    }
+
+    /// `product.y = x (n, cols) · product.matrixᵀ` for each product (all with the same cols: q/k/v, gate/up), on
+    /// every core. x is rounded to BF16 once, into `scratch`; the products' 3-panel runs (the microkernel's width)
+    /// are handed out one at a time, so a core slowed by another process takes fewer of them.
+    static func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, products: [Product], scratch: FloatBuffer) {
+        guard let cols = products.first?.matrix.cols else { return }
+        precondition(products.allSatisfy { $0.matrix.cols == cols }, "fused BF16 products need the same input width")
+        scratch.reserve(n * ((cols + 1) / 2))  // n rows of 2 * ceil(cols / 2) BF16 values
         let activations = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: UInt16.self)
         ck_bf16_round_rows(x, ldx, n, cols, activations)
-        Self.run(panels: panels, work: n * rows * cols) { begin, end in
-            ck_gemm_bf16(activations, n, cols, data, rows, begin, end, y, ldy)
+        var firstGroup: [Int] = [0]  // firstGroup[j] = index of product j's first run
+        for product in products { firstGroup.append(firstGroup[firstGroup.count - 1] + (product.matrix.panels + 2) / 3) }
+        let work = n * cols * products.reduce(0) { $0 + $1.matrix.rows }
+        forEachGroup(firstGroup[products.count], parallel: work >= 1 << 20) { g in
+            var j = 0
+            while g >= firstGroup[j + 1] { j += 1 }
+            let product = products[j], matrix = product.matrix, begin = 3 * (g - firstGroup[j])
+            ck_gemm_bf16(activations, n, cols, matrix.data, matrix.rows, begin, min(matrix.panels, begin + 3),
+                         product.y, product.ldy)
         }
     }
 
-    /// Runs `body` over runs of 3 panels (the microkernel's width) on every core, handed out one at a time, so a
-    /// core slowed by another process takes fewer of them.
-    static func run(panels: Int, work: Int, _ body: (Int, Int) -> Void) {
-        let groups = (panels + 2) / 3
-        guard ProcessInfo.processInfo.activeProcessorCount > 1, groups > 1, work >= 1 << 20 else { return body(0, panels) }
-        struct Body: @unchecked Sendable { let call: (Int, Int) -> Void }  // runs only inside concurrentPerform
+    /// `body(g)` for g in 0..<groups, on every core when `parallel`, each g handed out when a core is free.
+    private static func forEachGroup(_ groups: Int, parallel: Bool, _ body: (Int) -> Void) {
+        guard parallel, groups > 1, ProcessInfo.processInfo.activeProcessorCount > 1 else {
+            for g in 0..<groups { body(g) }
+            return
+        }
+        struct Body: @unchecked Sendable { let call: (Int) -> Void }  // runs only inside concurrentPerform
         withoutActuallyEscaping(body) { body in
             let task = Body(call: body)
-            DispatchQueue.concurrentPerform(iterations: groups) { g in
-                task.call(3 * g, min(panels, 3 * g + 3))
-            }
+            DispatchQueue.concurrentPerform(iterations: groups) { task.call($0) }
         }
     }
 }

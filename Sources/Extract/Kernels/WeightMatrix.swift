@@ -62,7 +62,7 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
             into y: UnsafeMutablePointer<Float>, ldy: Int, scratch: FloatBuffer) {
     guard n > 0, weight.rows > 0 else { return }
     if let packed = weight.packed {
-        packed.multiply(x, ldx: ldx, rows: n, into: y, ldy: ldy, scratch: scratch)
+        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: [.init(matrix: packed, y: y, ldy: ldy)], scratch: scratch)
         return
     }
     if let w = weight.directFloats {
@@ -79,6 +79,20 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(weight.cols),
                     1, x, Int32(ldx), scratch.pointer, Int32(weight.cols), 0, y + start, Int32(ldy))
         start += count
+    }
+}
+
+/// `outputs[j].y = x · outputs[j].weightᵀ` for weights of the same input width (q/k/v, gate/up): one pass of the
+/// BF16 kernel when every weight is packed for it (x rounded once, the cores shared across all outputs), else one
+/// `linear` each.
+func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int,
+            outputs: [(weight: WeightMatrix, y: UnsafeMutablePointer<Float>, ldy: Int)], scratch: FloatBuffer) {
+    guard n > 0 else { return }
+    let packed = outputs.compactMap { output in output.weight.packed.map { PackedBF16Matrix.Product(matrix: $0, y: output.y, ldy: output.ldy) } }
+    if packed.count == outputs.count {
+        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: packed, scratch: scratch)
+    } else {
+        for output in outputs { linear(x, ldx: ldx, rows: n, weight: output.weight, into: output.y, ldy: output.ldy, scratch: scratch) }
     }
 }
 
