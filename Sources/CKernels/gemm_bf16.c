@@ -40,6 +40,19 @@ void ck_bf16_pack_panel(const float *rows, size_t valid, size_t k, uint16_t *pan
     }
 }
 
+void ck_bf16_pack_panel_bf16(const uint16_t *rows, size_t valid, size_t k, uint16_t *panel) {
+    const unsigned char *bytes = (const unsigned char *)rows;  // any alignment, as ck_bf16_to_f32
+    size_t pairs = (k + 1) / 2;
+    memset(panel, 0, pairs * 2 * CK_BF16_PANEL * sizeof *panel);
+    for (size_t j = 0; j < valid; j++) {
+        for (size_t i = 0; i < k; i++) {
+            uint16_t value;
+            memcpy(&value, bytes + 2 * (j * k + i), sizeof value);
+            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] = value;
+        }
+    }
+}
+
 #if CK_HAVE_BF16_KERNEL
 
 AVX512_BF16

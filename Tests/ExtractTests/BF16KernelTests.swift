@@ -81,6 +81,29 @@ struct BF16KernelTests {
         }
     }
 
+    /// BF16 weights are packed by copying (from any byte alignment, as safetensors may place them), float32 ones by
+    /// rounding: the same panels either way.
+    @Test func bf16AndFloat32SourcesPackAlike() {
+        let rows = 21, cols = 37
+        var generator = SplitMix(seed: 5)
+        let w = (0..<(rows * cols)).map { _ in generator.nextFloat() }
+        var half = [UInt16](repeating: 0, count: w.count)
+        ck_f32_to_bf16(w, &half, w.count)
+        let bytes = FloatBuffer(count: rows * cols)  // holds the BF16 copy at an odd byte offset
+        let odd = UnsafeMutableRawPointer(bytes.pointer) + 1
+        half.withUnsafeBytes { source in if let base = source.baseAddress { odd.copyMemory(from: base, byteCount: source.count) } }
+        let fromBF16 = WeightMatrix(rows: rows, cols: cols, dtype: .bf16, base: UnsafeRawPointer(odd), owner: bytes)
+            .packedBF16(scratch: FloatBuffer(count: 1))
+        let floats = FloatBuffer(count: rows * cols)
+        floats.pointer.update(from: w, count: w.count)
+        let fromF32 = WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: UnsafeRawPointer(floats.pointer), owner: floats)
+            .packedBF16(scratch: FloatBuffer(count: 1))
+        guard let a = fromBF16.packed, let b = fromF32.packed else { Issue.record("not packed"); return }
+        let elements = a.byteCount / 2
+        #expect(a.byteCount == b.byteCount)
+        #expect(Array(UnsafeBufferPointer(start: a.data, count: elements)) == Array(UnsafeBufferPointer(start: b.data, count: elements)))
+    }
+
     @Test func roundingMatchesTheScalarRule() {
         var generator = SplitMix(seed: 6)
         var values = (0..<67).map { _ in generator.nextFloat() * 1000 }

@@ -34,7 +34,7 @@ final class PackedBF16Matrix: @unchecked Sendable {
     private var panelElements: Int { (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL) }
     var byteCount: Int { panels * panelElements * 2 }
 
-    /// Packs `source` (any dtype; float32 weights are rounded to BF16), one panel of rows at a time.
+    /// Packs `source` (BF16 copied as is; other dtypes widened and rounded to BF16), one panel of rows at a time.
     init(packing source: WeightMatrix, scratch: FloatBuffer) {
         rows = source.rows
         cols = source.cols
@@ -43,11 +43,17 @@ final class PackedBF16Matrix: @unchecked Sendable {
         let elements = max(1, panels * (cols + 1) / 2 * 2 * width)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: elements * 2, alignment: 64)
         data = raw.bindMemory(to: UInt16.self, capacity: elements)
-        scratch.reserve(width * cols)
+        let bf16 = source.dtype == .bf16 && source.quantized == nil
+        if !bf16 { scratch.reserve(width * cols) }
         for p in 0..<panels {
             let first = p * width, valid = min(width, rows - first)
-            source.widenRows(first, count: valid, into: scratch.pointer)
-            ck_bf16_pack_panel(scratch.pointer, valid, cols, data + p * panelElements)
+            if bf16 {
+                let rowsAt = (source.base + first * cols * 2).assumingMemoryBound(to: UInt16.self)
+                ck_bf16_pack_panel_bf16(rowsAt, valid, cols, data + p * panelElements)
+            } else {
+                source.widenRows(first, count: valid, into: scratch.pointer)
+                ck_bf16_pack_panel(scratch.pointer, valid, cols, data + p * panelElements)
+            }
         }
     }
 
