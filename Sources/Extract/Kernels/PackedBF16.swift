@@ -40,7 +40,7 @@ final class PackedBF16Matrix: @unchecked Sendable {
         cols = source.cols
         let width = Int(CK_BF16_PANEL)
         panels = (rows + width - 1) / width
-        let elements = max(1, panels * (cols + 1) / 2 * 2 * width)
+        let elements = max(1, panels * ((cols + 1) / 2) * 2 * width)  // = panels * panelElements
         let raw = UnsafeMutableRawPointer.allocate(byteCount: elements * 2, alignment: 64)
         data = raw.bindMemory(to: UInt16.self, capacity: elements)
         let bf16 = source.dtype == .bf16 && source.quantized == nil
