@@ -10,21 +10,29 @@ struct ModelLoadingTests {
     private let input = ([[5, 17, 999, 3, 42], [0, 0, 8, 9, 10]], [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
 
     /// A BF16 (or F16) checkpoint gives exactly what the F32 checkpoint holding the same rounded values gives:
-    /// the per-tile conversion path and the direct F32 path agree.
+    /// the per-tile conversion path and the direct F32 path agree (BF16 with the BF16 kernel turned off); and where
+    /// the BF16 kernel runs (by default for BF16), it gives what it gives on the rounded F32 checkpoint.
     @Test(arguments: [TensorDType.bf16, .f16])
     func halfPrecisionWeightsLoadAndMatchRoundedFloat32(_ dtype: TensorDType) throws {
         let half = try CheckpointBuilder(), rounded = try CheckpointBuilder()
         defer { half.remove(); rounded.remove() }
         try half.copy(fixture: fixture) { CheckpointBuilder.converted($0, to: dtype) }
         try rounded.copy(fixture: fixture) { try? CheckpointBuilder.rounded($0, through: dtype) }
-        let halfModel = try MoEModel.load(directory: half.directory)
-        #expect(halfModel.weightDType == dtype.rawValue)
+        let halfModel = try MoEModel.load(directory: half.directory, options: .init(bf16Kernel: false))
+        #expect(halfModel.weightDType == dtype.rawValue && halfModel.variant == dtype.rawValue)
         #expect(halfModel.summary.weightFileBytesByDType == [dtype.rawValue: halfModel.summary.parameters.total * 2])
         let a = try halfModel.forward(inputIDs: input.0, attentionMask: input.1)
         let b = try MoEModel.load(directory: rounded.directory).forward(inputIDs: input.0, attentionMask: input.1)
         let d = Fixtures.delta(a.hiddenStates[...], b.hiddenStates[...])
         #expect(d.delta <= 1e-5 * max(1, d.scale), "\(dtype): \(d)")
         #expect(a.routerLogits == b.routerLogits || Fixtures.delta(a.routerLogits[...], b.routerLogits[...]).delta <= 1e-5)
+
+        guard dtype == .bf16, BF16Kernel.supported else { return }
+        let kernel = try MoEModel.load(directory: half.directory, options: .init(bf16Kernel: BF16Kernel.allowedByEnvironment ? nil : true))
+        #expect(kernel.usesBF16Kernel && kernel.variant == "BF16+bf16")
+        let c = try kernel.forward(inputIDs: input.0, attentionMask: input.1)
+        let e = try MoEModel.load(directory: rounded.directory, options: .init(bf16Kernel: true)).forward(inputIDs: input.0, attentionMask: input.1)
+        #expect(c.hiddenStates == e.hiddenStates && c.routerLogits == e.routerLogits)
     }
 
     /// The name mapping of each architecture consumes every fixture tensor except lm_head, with the right shapes.

@@ -30,4 +30,19 @@ void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t 
 // A fast non-cryptographic 64-bit checksum (the quantized-weight cache's data check).
 uint64_t ck_checksum64(const void *data, size_t count);
 
+// BF16 GEMM (gemm_bf16.c), for CPUs where ck_cpu_has_avx512bf16() is 1.
+// Output columns a packed panel holds: each k pair of a panel is one 64-byte line (16 columns x 2 BF16 weights).
+#define CK_BF16_PANEL 16
+// Packs `valid` (<= 16) rows of W (row j at rows + j * k, float32) as one panel of ceil(k/2) lines, rounding each
+// weight to BF16 (exact for weights that were BF16); missing rows and the odd k's pad are zero.
+void ck_bf16_pack_panel(const float *rows, size_t valid, size_t k, uint16_t *panel);
+// The same from BF16 rows (any alignment), copied as they are.
+void ck_bf16_pack_panel_bf16(const uint16_t *rows, size_t valid, size_t k, uint16_t *panel);
+// Rounds m rows of x (row stride ldx floats) to BF16 into dst: rows of 2 * ceil(k/2) values, an odd k padded with 0.
+void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t *dst);
+// y[:, 16 * panelBegin ..< min(n, 16 * panelEnd)] = x · Wᵀ: x from ck_bf16_round_rows (m rows), W packed as
+// ceil(n/16) panels in a row (64-byte aligned), y of row stride ldy. Accumulates in float32.
+void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed, size_t n,
+                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+
 #endif

@@ -5,6 +5,7 @@ import Foundation
 /// A weight matrix in the nn.Linear layout `(out = rows, in = cols)`, stored as the checkpoint holds it:
 /// float32 used in place, or F16/BF16 widened one tile of rows at a time when multiplied, so a model is never
 /// materialised in float32. Quantized weights (`QuantizedMatrix`) are dequantized the same way, one tile at a time.
+/// Weights packed for the BF16 kernel (`PackedBF16Matrix`) are multiplied by it instead.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -14,22 +15,26 @@ public struct WeightMatrix: @unchecked Sendable {
     let owner: AnyObject
     /// Set when the weights were quantized at load; `base`/`dtype` then describe the original (no longer read).
     let quantized: QuantizedMatrix?
+    /// Set when the weights were packed for the BF16 kernel at load; `base`/`dtype` then describe the original.
+    let packed: PackedBF16Matrix?
 
-    init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject, quantized: QuantizedMatrix? = nil) {
+    init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject,
+         quantized: QuantizedMatrix? = nil, packed: PackedBF16Matrix? = nil) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
         self.base = base
         self.owner = owner
         self.quantized = quantized
+        self.packed = packed
     }
 
     /// Bytes the forward pass reads: the checkpoint tensor, or the quantized codes and scales replacing it.
-    public var byteCount: Int { quantized?.byteCount ?? rows * cols * dtype.byteSize }
+    public var byteCount: Int { packed?.byteCount ?? quantized?.byteCount ?? rows * cols * dtype.byteSize }
 
     /// Float32 data usable by BLAS directly (aligned for Float).
     var directFloats: UnsafePointer<Float>? {
-        guard quantized == nil, dtype == .f32, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        guard quantized == nil, packed == nil, dtype == .f32, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
         return base.assumingMemoryBound(to: Float.self)
     }
 
@@ -51,10 +56,15 @@ public struct WeightMatrix: @unchecked Sendable {
 /// `y (n, out) = x (n, in) · Wᵀ`, the one matmul of the forward pass.
 ///
 /// `ldx`/`ldy` are the row strides of x and y (to read or write a column slice of a wider buffer).
-/// `scratch` receives converted tiles of non-float32 weights (grown to one row if smaller).
+/// `scratch` receives converted tiles of non-float32 weights (grown to one row if smaller), or x rounded to BF16
+/// for packed weights (the BF16 kernel).
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatrix,
             into y: UnsafeMutablePointer<Float>, ldy: Int, scratch: FloatBuffer) {
     guard n > 0, weight.rows > 0 else { return }
+    if let packed = weight.packed {
+        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: [.init(matrix: packed, y: y, ldy: ldy)], scratch: scratch)
+        return
+    }
     if let w = weight.directFloats {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weight.rows), Int32(weight.cols),
                     1, x, Int32(ldx), w, Int32(weight.cols), 0, y, Int32(ldy))
@@ -69,6 +79,20 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(weight.cols),
                     1, x, Int32(ldx), scratch.pointer, Int32(weight.cols), 0, y + start, Int32(ldy))
         start += count
+    }
+}
+
+/// `outputs[j].y = x · outputs[j].weightᵀ` for weights of the same input width (q/k/v, gate/up): one pass of the
+/// BF16 kernel when every weight is packed for it (x rounded once, the cores shared across all outputs), else one
+/// `linear` each.
+func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int,
+            outputs: [(weight: WeightMatrix, y: UnsafeMutablePointer<Float>, ldy: Int)], scratch: FloatBuffer) {
+    guard n > 0 else { return }
+    let packed = outputs.compactMap { output in output.weight.packed.map { PackedBF16Matrix.Product(matrix: $0, y: output.y, ldy: output.ldy) } }
+    if packed.count == outputs.count {
+        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: packed, scratch: scratch)
+    } else {
+        for output in outputs { linear(x, ldx: ldx, rows: n, weight: output.weight, into: output.y, ldy: output.ldy, scratch: scratch) }
     }
 }
 

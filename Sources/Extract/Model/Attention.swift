@@ -13,9 +13,7 @@ extension ForwardPass {
         let xb = state.xb.pointer, q = state.q.pointer, k = state.k.pointer, v = state.v.pointer
         let scratch = state.weightTile
 
-        linear(xb, ldx: h, rows: n, weight: w.q, into: q, ldy: qw, scratch: scratch)
-        linear(xb, ldx: h, rows: n, weight: w.k, into: k, ldy: kvw, scratch: scratch)
-        linear(xb, ldx: h, rows: n, weight: w.v, into: v, ldy: kvw, scratch: scratch)
+        linear(xb, ldx: h, rows: n, outputs: [(w.q, q, qw), (w.k, k, kvw), (w.v, v, kvw)], scratch: scratch)
         if let bias = w.qBias { addBias(q, rows: n, stride: qw, bias: bias) }
         if let bias = w.kBias { addBias(k, rows: n, stride: kvw, bias: bias) }
         if let bias = w.vBias { addBias(v, rows: n, stride: kvw, bias: bias) }

@@ -113,6 +113,25 @@ public struct ExtractBenchmark {
         return 2 * Double(m * n * k) / best / 1e9
     }
 
+    /// The BF16 kernel's rate on the same shape (weights packed, activations rounded per call, both cores), in
+    /// GFLOP/s (best of `repeats`); nil on CPUs without AVX-512 BF16.
+    public static func bf16GFLOPS(m: Int, n: Int = 2048, k: Int = 2048, repeats: Int = 5) -> Double? {
+        guard BF16Kernel.supported else { return nil }
+        let weights = FloatBuffer(count: n * k)
+        for i in 0..<(n * k) { weights.pointer[i] = Float(i % 7) * 0.01 }
+        let matrix = WeightMatrix(rows: n, cols: k, dtype: .f32, base: UnsafeRawPointer(weights.pointer), owner: weights)
+            .packedBF16(scratch: FloatBuffer(count: 1))
+        let x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n), scratch = FloatBuffer(count: m * k)
+        x.pointer.update(repeating: 0.01, count: m * k)
+        var best = Double.infinity
+        for _ in 0..<(repeats + 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            linear(x.pointer, ldx: k, rows: m, weight: matrix, into: y.pointer, ldy: n, scratch: scratch)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(m * n * k) / best / 1e9
+    }
+
     /// Peak resident set of this process (getrusage; Linux reports KiB).
     public static var peakRSSBytes: Int {
         var usage = rusage()

@@ -3,8 +3,7 @@ extension ForwardPass {
     func gatedMLP(_ w: MLPWeights, input: UnsafePointer<Float>, rows: Int, state: RunState, into out: UnsafeMutablePointer<Float>) {
         let h = spec.hiddenSize, i = w.intermediate
         let gate = state.gate.pointer, up = state.up.pointer
-        linear(input, ldx: h, rows: rows, weight: w.gate, into: gate, ldy: i, scratch: state.weightTile)
-        linear(input, ldx: h, rows: rows, weight: w.up, into: up, ldy: i, scratch: state.weightTile)
+        linear(input, ldx: h, rows: rows, outputs: [(w.gate, gate, i), (w.up, up, i)], scratch: state.weightTile)
         siluGate(gate, up, count: rows * i)
         linear(gate, ldx: i, rows: rows, weight: w.down, into: out, ldy: h, scratch: state.weightTile)
     }

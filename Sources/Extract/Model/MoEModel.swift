@@ -21,14 +21,23 @@ public final class MoEModel: @unchecked Sendable {
     /// Number of hidden-state entries (L + 1).
     public var hiddenStateCount: Int { spec.layerCount + 1 }
     /// The dtype holding most weight bytes ("BF16", "F16", "F32"): the model's variant for cache keys.
-    public var weightDType: String {
-        (summary.weightFileBytesByDType ?? [:]).max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
+    public var weightDType: String { Self.dominantDType(summary.weightFileBytesByDType ?? [:]) }
+
+    /// The dtype holding most bytes (ties: the name first in order), "F32" when there are none.
+    public static func dominantDType(_ bytesByDType: [String: Int]) -> String {
+        bytesByDType.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
     }
-    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4").
-    public var variant: String { quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)" }
+    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4"), or
+    /// "+bf16" when the BF16 kernel computes it ("BF16+bf16": activations rounded to BF16, float32 accumulation).
+    public var variant: String {
+        if usesBF16Kernel { return "\(weightDType)+\(BF16Kernel.variantSuffix)" }
+        return quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)"
+    }
     public let quantization: Quantization
     /// What happened with the quantized-weight cache at load (`Options.quantizedCache`).
     public let quantizedCacheStatus: QuantizedCacheStatus
+    /// Projections run on the AVX-512 BF16 kernel (`BF16Kernel`) rather than float32 sgemm.
+    public let usesBF16Kernel: Bool
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
     /// The embedding's share of `weightBytes` (never quantized; read row by row).
@@ -53,11 +62,17 @@ public final class MoEModel: @unchecked Sendable {
         /// A folder for the on-disk cache of quantized weights (`QuantizedCache`): mapped when a valid file for
         /// this checkpoint and format is there, written after quantizing otherwise. nil: quantize at every load.
         public var quantizedCache: URL?
-        public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none, quantizedCache: URL? = nil) {
+        /// Projections on the AVX-512 BF16 kernel: nil = by default for BF16 checkpoints without quantization
+        /// (`BF16Kernel.appliesByDefault`); true = also for other dtypes (weights rounded to BF16; ignored on CPUs
+        /// without AVX-512 BF16 and with quantization); false = never.
+        public var bf16Kernel: Bool?
+        public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
+                    quantizedCache: URL? = nil, bf16Kernel: Bool? = nil) {
             self.threads = threads
             self.checkMemory = checkMemory
             self.quantize = quantize
             self.quantizedCache = quantizedCache
+            self.bf16Kernel = bf16Kernel
         }
     }
 
@@ -74,11 +89,15 @@ public final class MoEModel: @unchecked Sendable {
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: configPath)
         self.checkpoint = checkpoint
         self.spec = spec
+        let dtype = Self.dominantDType(checkpoint.bytesByDType)
+        usesBF16Kernel = options.bf16Kernel.map { $0 && BF16Kernel.supported && options.quantize == .none }
+            ?? BF16Kernel.appliesByDefault(weightDType: dtype, quantization: options.quantize)
         let loaded = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
         let fingerprint = checkpoint.fingerprint
-        let weights: ModelWeights
+        var weights: ModelWeights
         (weights, quantizedCacheStatus) = QuantizedCache.quantize(loaded, format: options.quantize, scope: options.quantizeScope,
                                                                   cache: options.quantizedCache, fingerprint: fingerprint)
+        if usesBF16Kernel { weights = weights.packedBF16() }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount
         checkMemory = options.checkMemory

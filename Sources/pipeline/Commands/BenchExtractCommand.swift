@@ -16,7 +16,9 @@ struct BenchExtractCommand: Command {
         machine's sgemm rate (M=512) for the model's FLOPs per token. The last line is one JSON object
         (tokens_per_second, peak_rss_bytes, ...); the load time goes to stderr. --quantized-cache DIR keeps the quantized
         weights in DIR and maps them on the next load (see `pipeline forward --help`). --sgemm prints only the sgemm
-        GFLOP/s at M=8, 32, 128, 512.
+        GFLOP/s at M=8, 32, 128, 512, and the BF16 kernel's (and its ratio to sgemm, measured in turn) on CPUs with
+        AVX-512 BF16. BF16 checkpoints run on the BF16 kernel there (variant BF16+bf16); MOEE_BF16_KERNEL=0 runs them
+        on sgemm instead.
         OpenBLAS's AVX-512 kernels are selected at start-up (MOEE_NO_REEXEC=1 turns that off, for comparison).
         """
 
@@ -47,6 +49,13 @@ struct BenchExtractCommand: Command {
         if sgemmOnly {
             let rates = [8, 32, 128, 512].map { m in String(format: "M=%d: %.1f", m, ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10)) }
             print("sgemm GFLOP/s (N=2048, K=2048), OpenBLAS core \(BLASCore.current): \(rates.joined(separator: ", "))")
+            if BF16Kernel.supported {
+                let bf16 = [8, 32, 128, 512].map { m in
+                    let rate = ExtractBenchmark.bf16GFLOPS(m: m, repeats: 10) ?? 0
+                    return String(format: "M=%d: %.1f (%.2fx sgemm)", m, rate, rate / ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10))
+                }
+                print("BF16 kernel GFLOP/s (N=2048, K=2048): \(bf16.joined(separator: ", "))")
+            }
             return
         }
         guard let model else { return }

@@ -10,7 +10,9 @@ struct RealBackends: BackendFactory {
     func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey {
         // Checkpoint reads config.json and the safetensors headers (memory-mapped), never the weights whole.
         let checkpoint = try Checkpoint(directory: model.path)
-        return ModelKey(name: model.name, variant: model.quantization.variant, fingerprint: checkpoint.fingerprint,
+        let bf16 = BF16Kernel.appliesByDefault(weightDType: MoEModel.dominantDType(checkpoint.bytesByDType),
+                                               quantization: Quantization(rawValue: model.quantization.rawValue) ?? .none)
+        return ModelKey(name: model.name, variant: model.quantization.variant(bf16Kernel: bf16), fingerprint: checkpoint.fingerprint,
                         architectureJSON: "{}")
     }
 
@@ -29,8 +31,10 @@ struct RealBackends: BackendFactory {
 }
 
 extension Manifest.Quantization {
-    /// The model's variant in the cache key.
-    var variant: String {
+    /// The model's variant in the cache key: "bf16" when the BF16 kernel computes it (a BF16 checkpoint without
+    /// quantization on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0), else the quantization ("f32" = none).
+    func variant(bf16Kernel: Bool) -> String {
+        if bf16Kernel { return BF16Kernel.variantSuffix }
         switch self {
         case .none: return "f32"
         case .int8: return "int8"
@@ -51,7 +55,7 @@ final class ModelEncoder: EncoderBackend {
         model = try MoEModel.load(directory: entry.path, options: .init(quantize: quantize, quantizedCache: entry.quantizedCache))
         if let warning = model.quantizedCacheStatus.warning { stderr(warning) }
         let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-        key = ModelKey(name: entry.name, variant: entry.quantization.variant, fingerprint: model.fingerprint,
+        key = ModelKey(name: entry.name, variant: entry.quantization.variant(bf16Kernel: model.usesBF16Kernel), fingerprint: model.fingerprint,
                        architectureJSON: summary)
     }
 

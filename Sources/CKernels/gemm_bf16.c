@@ -1,0 +1,162 @@
+#include "CKernels.h"
+#include <string.h>
+
+// y (m, n) = x (m, k) · Wᵀ in BF16 with float32 accumulation, on AVX-512 BF16 (`vdpbf16ps`).
+//
+// W is packed once (ck_bf16_pack_panel) into panels of 16 output columns: for each pair of k indices, one
+// 64-byte line holds the 16 columns' two weights, (w[j][2p], w[j][2p+1]) for j = 0..15, so one zmm load feeds one
+// vdpbf16ps: 16 columns x 2 k. x is rounded to BF16 once per call (ck_bf16_round_rows) into rows of k-pairs, so
+// one 32-bit broadcast of a pair is the other operand. The microkernel keeps MR rows x NR panels (8 x 3 = 24 zmm)
+// of accumulators over the whole k, then stores them (masked in the last partial panel).
+//
+// Only the functions marked AVX512_BF16 use AVX-512 instructions; callers check ck_cpu_has_avx512bf16() first.
+// The rest of the package compiles without special flags.
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__clang__) && __clang_major__ >= 16
+#define CK_HAVE_BF16_KERNEL 1
+#include <immintrin.h>
+#define AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx512dq")))
+#else
+#define CK_HAVE_BF16_KERNEL 0
+#endif
+
+// Round to nearest even, NaN kept a quiet NaN: the same rule as ck_f32_to_bf16 and vcvtne2ps2bf16.
+static inline uint16_t round_bf16(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u);
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+void ck_bf16_pack_panel(const float *rows, size_t valid, size_t k, uint16_t *panel) {
+    size_t pairs = (k + 1) / 2;
+    for (size_t p = 0; p < pairs; p++) {
+        uint16_t *line = panel + p * 2 * CK_BF16_PANEL;
+        for (size_t j = 0; j < CK_BF16_PANEL; j++) {
+            size_t k0 = 2 * p, k1 = 2 * p + 1;
+            line[2 * j] = j < valid ? round_bf16(rows[j * k + k0]) : 0;
+            line[2 * j + 1] = j < valid && k1 < k ? round_bf16(rows[j * k + k1]) : 0;
+        }
+    }
+}
+
+void ck_bf16_pack_panel_bf16(const uint16_t *rows, size_t valid, size_t k, uint16_t *panel) {
+    const unsigned char *bytes = (const unsigned char *)rows;  // any alignment, as ck_bf16_to_f32
+    size_t pairs = (k + 1) / 2;
+    memset(panel, 0, pairs * 2 * CK_BF16_PANEL * sizeof *panel);
+    for (size_t j = 0; j < valid; j++) {
+        for (size_t i = 0; i < k; i++) {
+            uint16_t value;
+            memcpy(&value, bytes + 2 * (j * k + i), sizeof value);
+            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] = value;
+        }
+    }
+}
+
+#if CK_HAVE_BF16_KERNEL
+
+AVX512_BF16
+void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t *dst) {
+    size_t width = 2 * ((k + 1) / 2);
+    for (size_t r = 0; r < m; r++) {
+        const float *src = x + r * ldx;
+        uint16_t *out = dst + r * width;
+        size_t i = 0;
+        for (; i + 32 <= k; i += 32) {
+            __m512 lo = _mm512_loadu_ps(src + i), hi = _mm512_loadu_ps(src + i + 16);
+            _mm512_storeu_si512((void *)(out + i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        if (i < k) {
+            size_t rest = k - i;
+            __mmask16 mlo = rest >= 16 ? 0xffff : (__mmask16)((1u << rest) - 1);
+            __mmask16 mhi = rest <= 16 ? 0 : (__mmask16)((1u << (rest - 16)) - 1);
+            __m512 lo = _mm512_maskz_loadu_ps(mlo, src + i), hi = _mm512_maskz_loadu_ps(mhi, src + i + 16);
+            size_t store = width - i;  // rest, plus the zero that pads an odd k
+            __mmask32 ms = store >= 32 ? 0xffffffffu : (__mmask32)((1u << store) - 1);
+            _mm512_mask_storeu_epi16(out + i, ms, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+    }
+}
+
+// MR rows x NR panels over all k pairs; `valid` = columns of the last panel that exist (1..16).
+// Inlined with constant mr/nr at each call site of `block`, so the loops unroll and acc stays in registers.
+static inline __attribute__((always_inline)) AVX512_BF16
+void micro(int mr, int nr, const uint32_t *a, size_t lda, const uint16_t *b, size_t panelStride, size_t pairs,
+           float *y, size_t ldy, size_t valid) {
+    __m512 acc[8][3];
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < nr; c++) acc[r][c] = _mm512_setzero_ps();
+    const uint16_t *b0 = b, *b1 = b + panelStride, *b2 = b + 2 * panelStride;
+    for (size_t p = 0; p < pairs; p++) {
+        __m512bh w0 = (__m512bh)_mm512_load_si512((const void *)(b0 + 32 * p));
+        __m512bh w1 = nr > 1 ? (__m512bh)_mm512_load_si512((const void *)(b1 + 32 * p)) : w0;
+        __m512bh w2 = nr > 2 ? (__m512bh)_mm512_load_si512((const void *)(b2 + 32 * p)) : w0;
+        for (int r = 0; r < mr; r++) {
+            __m512bh v = (__m512bh)_mm512_set1_epi32((int)a[r * lda + p]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], v, w0);
+            if (nr > 1) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], v, w1);
+            if (nr > 2) acc[r][2] = _mm512_dpbf16_ps(acc[r][2], v, w2);
+        }
+    }
+    __mmask16 last = valid >= 16 ? 0xffff : (__mmask16)((1u << valid) - 1);
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < nr; c++) {
+            float *out = y + r * ldy + 16 * c;
+            if (c == nr - 1) _mm512_mask_storeu_ps(out, last, acc[r][c]);
+            else _mm512_storeu_ps(out, acc[r][c]);
+        }
+}
+
+#define MICRO_ROWS(NR)                                                                                      \
+    switch (mr) {                                                                                           \
+    case 8: micro(8, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 7: micro(7, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 6: micro(6, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 5: micro(5, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 4: micro(4, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 3: micro(3, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    case 2: micro(2, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
+    default: micro(1, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                             \
+    }
+
+static AVX512_BF16
+void block(int mr, int nr, const uint32_t *a, size_t lda, const uint16_t *b, size_t panelStride, size_t pairs,
+           float *y, size_t ldy, size_t valid) {
+    if (nr == 3) { MICRO_ROWS(3) }
+    else if (nr == 2) { MICRO_ROWS(2) }
+    else { MICRO_ROWS(1) }
+}
+
+AVX512_BF16
+void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed, size_t n,
+                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    size_t pairs = (k + 1) / 2, panelStride = pairs * 2 * CK_BF16_PANEL;
+    const uint32_t *a = (const uint32_t *)x;
+    for (size_t p = panelBegin; p < panelEnd; p += 3) {
+        int nr = (int)(panelEnd - p < 3 ? panelEnd - p : 3);
+        size_t lastColumn = (p + (size_t)nr - 1) * CK_BF16_PANEL;
+        size_t valid = n - lastColumn < CK_BF16_PANEL ? n - lastColumn : CK_BF16_PANEL;
+        const uint16_t *b = packed + p * panelStride;
+        for (size_t r = 0; r < m; r += 8) {
+            int mr = (int)(m - r < 8 ? m - r : 8);
+            block(mr, nr, a + r * pairs, pairs, b, panelStride, pairs, y + r * ldy + p * CK_BF16_PANEL, ldy, valid);
+        }
+    }
+}
+
+#else
+
+void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t *dst) {
+    size_t width = 2 * ((k + 1) / 2);
+    for (size_t r = 0; r < m; r++) {
+        for (size_t i = 0; i < k; i++) dst[r * width + i] = round_bf16(x[r * ldx + i]);
+        if (width > k) dst[r * width + k] = 0;
+    }
+}
+
+void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed, size_t n,
+                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    (void)x; (void)m; (void)k; (void)packed; (void)n; (void)panelBegin; (void)panelEnd; (void)y; (void)ldy;
+}
+
+#endif
