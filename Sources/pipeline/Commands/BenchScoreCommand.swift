@@ -54,6 +54,7 @@ struct BenchScoreCommand: Command {
     }
 
     func run() throws {
+        ScoreMemory.retainFreedMemory()
         let root = URL(fileURLWithPath: data)
         let loadStart = Date()
         let loaded = try ScoreBenchmark.taskFolders(in: root, only: tasks).map { try ScoreTask.load(from: $0) }
