@@ -73,6 +73,19 @@ import Testing
         #expect(concat.dimension == 7)
     }
 
+    /// A sweep shares MoEE-sum's parts across alphas and still gives exactly each recipe's own vectors.
+    @Test func recipeSweepMatchesEachRecipe() throws {
+        let source = Self.source()
+        let sweep = RecipeSweep(source: source, texts: Self.texts)
+        let recipes: [Recipe] = [.moeeSum(alpha: 0), .moeeSum(alpha: 0.5), .hs, .moeeSum(alpha: 2),
+                                 Recipe(kind: .moeeSum, pooling: .last, softmax: false, alpha: 1), .moeeConcat]
+        for recipe in recipes {
+            let shared = try sweep.embeddings(recipe), own = try recipe.embeddings(from: source, texts: Self.texts)
+            #expect(shared.matrix.values.map(\.bitPattern) == own.matrix.values.map(\.bitPattern), "\(recipe.name)")
+            #expect(Self.texts.map { shared.row(of: $0) } == Self.texts.map { own.row(of: $0) })
+        }
+    }
+
     @Test func namesAreStableAndRoundTrip() throws {
         let recipes: [Recipe] = [.hs, Recipe(kind: .hs, layer: 12, pooling: .mean), .rw,
                                  Recipe(kind: .rw, layers: [1, 3, 5], softmax: false), .moeeConcat, .moeeSum(alpha: 0.5)]

@@ -23,6 +23,11 @@ public enum ScoreBenchmark {
         public var prepareSeconds: Double
         /// Wall-clock seconds for all alphas x all tasks (fused vectors + evaluate).
         public var sweepSeconds: Double
+        /// CPU seconds of the whole process during the sweep (user and system, all threads) and the minor page
+        /// faults it took: steadier than wall time on a shared machine.
+        public var sweepUserSeconds: Double
+        public var sweepSystemSeconds: Double
+        public var sweepMinorFaults: Int
         /// Per task type, seconds of evaluation summed over its points (CPU-side work; exceeds the wall clock
         /// when several workers run).
         public var secondsByType: [String: Double]
@@ -99,6 +104,7 @@ public enum ScoreBenchmark {
         let outcomes = Mutex([Int: Result<Outcome, any Error>]())
         let next = Mutex(0)
         let shared = SendableBox(prepared)
+        let usageBefore = ProcessUsage.now()
         let start = DispatchTime.now()
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, points.count))) { _ in
             while true {
@@ -116,6 +122,7 @@ public enum ScoreBenchmark {
             }
         }
         let sweep = seconds(since: start)
+        let usage = ProcessUsage.now() - usageBefore
         var byType: [String: Double] = [:], scores: [String: [Double]] = [:]
         let finished = outcomes.withLock { $0 }
         for (p, point) in points.enumerated() {
@@ -125,11 +132,28 @@ public enum ScoreBenchmark {
             scores[task.name, default: [Double](repeating: .nan, count: alphas.count)][point.alpha] = outcome.score
         }
         return SweepTiming(alphas: alphas.count, tasks: tasks.count, workers: workers, prepareSeconds: prepare,
-                           sweepSeconds: sweep, secondsByType: byType, mainScores: scores)
+                           sweepSeconds: sweep, sweepUserSeconds: usage.user, sweepSystemSeconds: usage.system,
+                           sweepMinorFaults: usage.minorFaults, secondsByType: byType, mainScores: scores)
     }
 
     private static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// CPU time and minor page faults of the whole process so far (`getrusage(RUSAGE_SELF)`).
+struct ProcessUsage {
+    var user: Double, system: Double, minorFaults: Int
+
+    static func now() -> ProcessUsage {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return ProcessUsage(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime), minorFaults: usage.ru_minflt)
+    }
+
+    static func - (a: ProcessUsage, b: ProcessUsage) -> ProcessUsage {
+        ProcessUsage(user: a.user - b.user, system: a.system - b.system, minorFaults: a.minorFaults - b.minorFaults)
     }
 }
 

@@ -28,88 +28,125 @@ struct LogisticRegression {
     /// Fits `classes` classes to `x` (n x d, row-major) with labels in 0..<classes (each present).
     func fit(x: [Float], rows n: Int, dimension d: Int, labels: [Int], classes: Int) -> Model {
         let outputs = classes == 2 ? 1 : classes
-        let l2 = 1.0 / (inverseRegularization * Double(n))
-        var w32 = [Float](repeating: 0, count: outputs * d)
-        var b32 = [Float](repeating: 0, count: outputs)
-        var raw = [Float](repeating: 0, count: n * outputs)
-        var pointwiseGradient = [Float](repeating: 0, count: n * outputs)
-        var pointwiseLoss = [Float](repeating: 0, count: n)
-        var gradientX = [Float](repeating: 0, count: outputs * d)
-        var probabilities = [Float](repeating: 0, count: outputs)
-        let y = labels
-
+        let objective = Objective(x: x, rows: n, dimension: d, labels: labels, outputs: outputs,
+                                  l2: 1.0 / (inverseRegularization * Double(n)))
+        let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1))) { w, gradient in
+            objective.evaluate(w, &gradient)
+        }
         // Parameters in sklearn's layout: feature-major (Fortran order of the (classes, d + 1) matrix), the
-        // intercepts last. Binary: d weights then the intercept.
-        func weightIndex(_ k: Int, _ j: Int) -> Int { j * outputs + k }
+        // intercepts last, so W' (d x outputs, row-major) is the first d * outputs values.
+        let weights = result.x[0..<(outputs * d)].map { Float($0) }
+        let intercepts = result.x[(outputs * d)...].map { Float($0) }
+        return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
+    }
 
-        let evaluate: ([Double], inout [Double]) -> Double = { w, gradient in
+    /// sklearn's objective and gradient for fixed X and y, with its buffers allocated once per fit (the
+    /// optimiser calls it a few hundred times).
+    ///
+    /// Parameters in sklearn's layout: feature-major (Fortran order of the (outputs, d + 1) matrix), the
+    /// intercepts last; binary: d weights then the intercept. Element (k, j) is at j * outputs + k.
+    private final class Objective {
+        let x: [Float], n: Int, d: Int, outputs: Int, y: [Int], l2: Double
+        let w32: UnsafeMutablePointer<Float>, b32: UnsafeMutablePointer<Float>
+        let raw: UnsafeMutablePointer<Float>, pointwiseGradient: UnsafeMutablePointer<Float>
+        let pointwiseLoss: UnsafeMutablePointer<Float>, gradientX: UnsafeMutablePointer<Float>
+        let probabilities: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+
+        init(x: [Float], rows n: Int, dimension d: Int, labels: [Int], outputs: Int, l2: Double) {
+            self.x = x; self.n = n; self.d = d; self.outputs = outputs; self.y = labels; self.l2 = l2
+            func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+                let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                pointer.initialize(repeating: 0, count: max(count, 1))
+                return pointer
+            }
+            w32 = buffer(outputs * d); b32 = buffer(outputs)
+            raw = buffer(n * outputs); pointwiseGradient = buffer(n * outputs)
+            pointwiseLoss = buffer(n); gradientX = buffer(outputs * d)
+            probabilities = buffer(outputs); sums = buffer(outputs)
+        }
+
+        deinit {
+            for pointer in [w32, b32, raw, pointwiseGradient, pointwiseLoss, gradientX, probabilities, sums] {
+                pointer.deallocate()
+            }
+        }
+
+        func evaluate(_ w: [Double], _ gradient: inout [Double]) -> Double {
+            let (n, d, outputs) = (self.n, self.d, self.outputs)
+            let weightCount = outputs * d
             // W' as float32, d x outputs row-major: sklearn's float32 copy keeps the Fortran order of its
             // (outputs, d) weights, so numpy multiplies by a C-contiguous W' (sgemm without transposes), and
-            // by a vector (sgemv) for binary problems.
-            for j in 0..<d { for k in 0..<outputs { w32[j * outputs + k] = Float(w[weightIndex(k, j)]) } }
-            for k in 0..<outputs { b32[k] = Float(w[weightIndex(k, d)]) }
+            // by a vector (sgemv) for binary problems. In the parameter layout that is the first d * outputs.
+            w.withUnsafeBufferPointer { w in
+                for i in 0..<weightCount { w32[i] = Float(w[i]) }
+                for k in 0..<outputs { b32[k] = Float(w[weightCount + k]) }
+            }
             // raw = X W' + b (float32 product, then the intercept added).
-            linearProduct(x, rows: n, dimension: d, weightsTransposed: w32, outputs: outputs, into: &raw)
+            x.withUnsafeBufferPointer { x in
+                linearProduct(x.baseAddress, rows: n, dimension: d, weightsTransposed: w32, outputs: outputs, into: raw)
+            }
             for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
-            if outputs == 1 {
-                for i in 0..<n {
-                    let (loss, grad) = halfBinomial(y: y[i] == 1 ? 1 : 0, raw: Double(raw[i]))
-                    pointwiseLoss[i] = Float(loss); pointwiseGradient[i] = Float(grad)
-                }
-            } else {
-                for i in 0..<n {
-                    let row = i * outputs
-                    var maxValue = raw[row]
-                    for k in 1..<outputs where maxValue < raw[row + k] { maxValue = raw[row + k] }
-                    var sum = 0.0
-                    for k in 0..<outputs {
-                        probabilities[k] = Float(Foundation.exp(Double(raw[row + k]) - Double(maxValue)))
-                        sum += Double(probabilities[k])
+            y.withUnsafeBufferPointer { y in
+                if outputs == 1 {
+                    for i in 0..<n {
+                        let (loss, grad) = halfBinomial(y: y[i] == 1 ? 1 : 0, raw: Double(raw[i]))
+                        pointwiseLoss[i] = Float(loss); pointwiseGradient[i] = Float(grad)
                     }
-                    let sumExps = Float(sum)
-                    var loss = Float(Foundation.log(Double(sumExps)) + Double(maxValue))
-                    for k in 0..<outputs {
-                        if y[i] == k { loss -= raw[row + k] }
-                        probabilities[k] /= sumExps
-                        pointwiseGradient[row + k] = probabilities[k] - (y[i] == k ? 1 : 0)
+                } else {
+                    for i in 0..<n {
+                        let row = i * outputs
+                        var maxValue = raw[row]
+                        for k in 1..<outputs where maxValue < raw[row + k] { maxValue = raw[row + k] }
+                        var sum = 0.0
+                        for k in 0..<outputs {
+                            probabilities[k] = Float(Foundation.exp(Double(raw[row + k]) - Double(maxValue)))
+                            sum += Double(probabilities[k])
+                        }
+                        let sumExps = Float(sum)
+                        var loss = Float(Foundation.log(Double(sumExps)) + Double(maxValue))
+                        for k in 0..<outputs {
+                            if y[i] == k { loss -= raw[row + k] }
+                            probabilities[k] /= sumExps
+                            pointwiseGradient[row + k] = probabilities[k] - (y[i] == k ? 1 : 0)
+                        }
+                        pointwiseLoss[i] = loss
                     }
-                    pointwiseLoss[i] = loss
                 }
             }
-            let meanLoss = pairwiseSum(pointwiseLoss) / Float(n)
-            for i in 0..<pointwiseGradient.count { pointwiseGradient[i] /= Float(n) }
+            let meanLoss = pairwiseSum(pointwiseLoss, n) / Float(n)
+            let scale = Float(n)
+            for i in 0..<(n * outputs) { pointwiseGradient[i] /= scale }
             // G' X: (outputs x d) = G' (outputs x n) X (n x d), float32; binary: X' g by sgemv.
-            if outputs == 1 {
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), 1, x, Int32(d), pointwiseGradient, 1,
-                            0, &gradientX, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
-                            pointwiseGradient, Int32(outputs), x, Int32(d), 0, &gradientX, Int32(d))
+            x.withUnsafeBufferPointer { x in
+                if outputs == 1 {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), 1, x.baseAddress, Int32(d),
+                                pointwiseGradient, 1, 0, gradientX, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
+                                pointwiseGradient, Int32(outputs), x.baseAddress, Int32(d), 0, gradientX, Int32(d))
+                }
             }
             // scipy hands sklearn the parameters in x0's dtype (float32), so the penalty and the gradient are
             // float32 too: penalty = float32(0.5 l2) * sdot(W, W), gradient = G'X + float32(l2) * W.
             let l2Single = Float(l2)
-            for k in 0..<outputs {
+            gradient.withUnsafeMutableBufferPointer { gradient in
                 for j in 0..<d {
-                    gradient[weightIndex(k, j)] = Double(gradientX[k * d + j] + l2Single * w32[j * outputs + k])
+                    for k in 0..<outputs {
+                        gradient[j * outputs + k] = Double(gradientX[k * d + j] + l2Single * w32[j * outputs + k])
+                    }
+                }
+                if outputs == 1 {
+                    gradient[weightCount] = Double(pairwiseSum(pointwiseGradient, n))
+                } else {
+                    for k in 0..<outputs { sums[k] = 0 }   // sum over axis 0: row by row
+                    for i in 0..<n { for k in 0..<outputs { sums[k] += pointwiseGradient[i * outputs + k] } }
+                    for k in 0..<outputs { gradient[weightCount + k] = Double(sums[k]) }
                 }
             }
-            let squaredNorm = cblas_sdot(Int32(outputs * d), w32, 1, w32, 1)
+            let squaredNorm = cblas_sdot(Int32(weightCount), w32, 1, w32, 1)
             let penalty = Float(0.5 * l2) * squaredNorm
-            if outputs == 1 {
-                gradient[weightIndex(0, d)] = Double(pairwiseSum(pointwiseGradient))
-            } else {
-                var sums = [Float](repeating: 0, count: outputs)   // sum over axis 0: row by row
-                for i in 0..<n { for k in 0..<outputs { sums[k] += pointwiseGradient[i * outputs + k] } }
-                for k in 0..<outputs { gradient[weightIndex(k, d)] = Double(sums[k]) }
-            }
             return Double(meanLoss + penalty)
         }
-        let result = solver.minimize(from: [Double](repeating: 0, count: outputs * (d + 1)), evaluate: evaluate)
-        var weights = [Float](repeating: 0, count: outputs * d), intercepts = [Float](repeating: 0, count: outputs)
-        for j in 0..<d { for k in 0..<outputs { weights[j * outputs + k] = Float(result.x[weightIndex(k, j)]) } }
-        for k in 0..<outputs { intercepts[k] = Float(result.x[weightIndex(k, d)]) }
-        return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
     }
 }
 
@@ -119,7 +156,14 @@ extension LogisticRegression.Model {
     func predict(x: [Float], rows n: Int) -> [Int] {
         let outputs = classes == 2 ? 1 : classes
         var scores = [Float](repeating: 0, count: n * outputs)
-        linearProduct(x, rows: n, dimension: dimension, weightsTransposed: weights, outputs: outputs, into: &scores)
+        x.withUnsafeBufferPointer { x in
+            weights.withUnsafeBufferPointer { weights in
+                scores.withUnsafeMutableBufferPointer { scores in
+                    linearProduct(x.baseAddress, rows: n, dimension: dimension, weightsTransposed: weights.baseAddress,
+                                  outputs: outputs, into: scores.baseAddress)
+                }
+            }
+        }
         return (0..<n).map { i in
             let row = i * outputs
             if outputs == 1 { return scores[row] + intercepts[0] > 0 ? 1 : 0 }
@@ -135,13 +179,14 @@ extension LogisticRegression.Model {
 
 /// X W' in float32 as numpy computes `X @ coef.T` for sklearn's Fortran-ordered coefficients: sgemm with a
 /// C-contiguous W' (d x outputs), or sgemv when there is one output.
-private func linearProduct(_ x: [Float], rows n: Int, dimension d: Int, weightsTransposed w: [Float], outputs: Int,
-                           into result: inout [Float]) {
+private func linearProduct(_ x: UnsafePointer<Float>?, rows n: Int, dimension d: Int,
+                           weightsTransposed w: UnsafePointer<Float>?, outputs: Int,
+                           into result: UnsafeMutablePointer<Float>?) {
     if outputs == 1 {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w, 1, 0, &result, 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w, 1, 0, result, 1)
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
-                    x, Int32(d), w, Int32(outputs), 0, &result, Int32(outputs))
+                    x, Int32(d), w, Int32(outputs), 0, result, Int32(outputs))
     }
 }
 
@@ -165,10 +210,6 @@ private func halfBinomial(y: Double, raw: Double) -> (loss: Double, gradient: Do
 
 /// NumPy's pairwise summation of a contiguous float32 array (`np.sum`): blocks of at most 128 summed with eight
 /// accumulators, halves (rounded to a multiple of 8) summed recursively; float32 throughout.
-private func pairwiseSum(_ values: [Float]) -> Float {
-    values.withUnsafeBufferPointer { pairwiseSum($0.baseAddress, $0.count) }
-}
-
 private func pairwiseSum(_ a: UnsafePointer<Float>?, _ n: Int) -> Float {
     guard let a, n > 0 else { return 0 }
     if n < 8 {
@@ -177,10 +218,11 @@ private func pairwiseSum(_ a: UnsafePointer<Float>?, _ n: Int) -> Float {
         return sum
     }
     if n <= 128 {
-        var r = (0..<8).map { a[$0] }
+        // Eight accumulators, lane j summing a[j], a[j + 8], ... in order (element-wise adds: same roundings).
+        var r = UnsafeRawPointer(a).loadUnaligned(as: SIMD8<Float>.self)
         var i = 8
         while i < n - (n % 8) {
-            for j in 0..<8 { r[j] += a[i + j] }
+            r += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
             i += 8
         }
         var sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))

@@ -155,8 +155,9 @@ public enum ClusteringEvaluator {
             kMeans.batchSize = parameters.kMeansBatchSize
             kMeans.seed = UInt32(truncatingIfNeeded: parameters.seed)
             var vMeasures: [Double] = [], amis: [Double] = []
+            let workspace = kMeans.workspace(points: matrix, rows: subset.bootstrapDraws.map(\.count).max() ?? 0)
             for draw in subset.bootstrapDraws where !draw.isEmpty {
-                let fit = kMeans.fitPredict(points: matrix, rows: draw)
+                let fit = kMeans.fitPredict(points: matrix, rows: draw, workspace: workspace)
                 let truth = draw.map { codes[$0] }
                 vMeasures.append(ClusteringMetrics.vMeasure(truth: truth, predicted: fit.labels))
                 amis.append(ClusteringMetrics.adjustedMutualInformation(truth: truth, predicted: fit.labels))

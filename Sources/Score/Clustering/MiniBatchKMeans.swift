@@ -40,7 +40,19 @@ public struct MiniBatchKMeans: Sendable {
 
     /// `fit_predict(X)` for X = points[rows].
     public func fitPredict(points: EmbeddingMatrix, rows: [Int]) -> Fit {
+        fitPredict(points: points, rows: rows, workspace: workspace(points: points, rows: rows.count))
+    }
+
+    /// Step buffers for fits of `rows` rows of `points` (reusable by several fits on the same points).
+    func workspace(points: EmbeddingMatrix, rows: Int) -> Workspace {
+        Workspace(points: points.rows, dimension: points.dimension, clusters: clusters, rows: rows)
+    }
+
+    /// `fit_predict(X)` for X = points[rows], with buffers from `workspace(points:rows:)`.
+    func fitPredict(points: EmbeddingMatrix, rows: [Int], workspace: Workspace) -> Fit {
         let n = rows.count, k = clusters
+        precondition(workspace.points == points.rows && workspace.dimension == points.dimension
+                     && workspace.clusters == k, "MiniBatchKMeans: workspace made for other points")
         precondition(k >= 1 && k <= n, "MiniBatchKMeans: \(k) clusters for \(n) rows")
         let batch = min(batchSize, n)
         var initSize = 3 * batch
@@ -71,9 +83,21 @@ public struct MiniBatchKMeans: Sendable {
             var reassign = false
             if counts.contains(0) || sinceLastReassign >= 10 * k { sinceLastReassign = 0; reassign = true }
 
-            let inertia = assign(points: points, rows: batchRows, centers: centers, labels: &labels)
-            updateCenters(points: points, rows: batchRows, labels: labels, old: centers, new: &newCenters,
-                          counts: &counts)
+            let inertia = batchRows.withUnsafeBufferPointer { batchRows in
+                labels.withUnsafeMutableBufferPointer { labels in
+                    centers.withUnsafeBufferPointer { centers in
+                        newCenters.withUnsafeMutableBufferPointer { newCenters in
+                            guard let c = centers.baseAddress, let next = newCenters.baseAddress,
+                                  let l = labels.baseAddress else { return Float(0) }
+                            let inertia = assign(points: points, rows: batchRows, centers: c, labels: l,
+                                                 workspace: workspace)
+                            updateCenters(points: points, rows: batchRows, labels: l, old: c, new: next,
+                                          counts: &counts, workspace: workspace)
+                            return inertia
+                        }
+                    }
+                }
+            }
             if reassign && reassignmentRatio > 0 {
                 reassignSmallClusters(points: points, rows: batchRows, centers: &newCenters, counts: &counts,
                                       random: &random)
@@ -100,7 +124,14 @@ public struct MiniBatchKMeans: Sendable {
             if noImprovement >= maxNoImprovement { break }
         }
         var finalLabels = [Int](repeating: 0, count: n)
-        _ = assign(points: points, rows: rows, centers: centers, labels: &finalLabels, inertia: false)
+        rows.withUnsafeBufferPointer { rows in
+            finalLabels.withUnsafeMutableBufferPointer { labels in
+                centers.withUnsafeBufferPointer { centers in
+                    guard let c = centers.baseAddress, let l = labels.baseAddress else { return }
+                    assign(points: points, rows: rows, centers: c, labels: l, workspace: workspace, inertia: false)
+                }
+            }
+        }
         return Fit(labels: finalLabels, steps: stepsRun)
     }
 
@@ -175,64 +206,6 @@ public struct MiniBatchKMeans: Sendable {
         return centers
     }
 
-    // MARK: - Minibatch step (`_mini_batch_step`)
-
-    /// Nearest centre of each row (`lloyd_iter_chunked_dense` without update: argmin of ||c||² - 2 x·c, float32,
-    /// first centre on ties); returns the float32 inertia summed as sklearn's `_inertia_dense` does.
-    @discardableResult
-    private func assign(points: EmbeddingMatrix, rows: [Int], centers: [Float], labels: inout [Int],
-                        inertia computeInertia: Bool = true) -> Float {
-        let d = points.dimension, k = clusters
-        let (distinct, rowSlot) = distinctRows(rows)
-        let u = distinct.count
-        var gathered = [Float](repeating: 0, count: u * d)
-        points.values.withUnsafeBufferPointer { values in
-            gathered.withUnsafeMutableBufferPointer { gathered in
-                for (s, row) in distinct.enumerated() {
-                    for j in 0..<d { gathered[s * d + j] = values[row * d + j] }
-                }
-            }
-        }
-        var centerNorms = [Float](repeating: 0, count: k)
-        centers.withUnsafeBufferPointer { centers in
-            for c in 0..<k {
-                var sum = 0.0
-                for j in 0..<d { let v = Double(centers[c * d + j]); sum += v * v }
-                centerNorms[c] = Float(sum)
-            }
-        }
-        var scores = [Float](repeating: 0, count: u * k)
-        for s in 0..<u { for c in 0..<k { scores[s * k + c] = centerNorms[c] } }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(u), Int32(k), Int32(d), -2.0,
-                    gathered, Int32(d), centers, Int32(d), 1.0, &scores, Int32(k))
-        var slotLabel = [Int](repeating: 0, count: u)
-        var slotDistance = [Float](repeating: 0, count: u)
-        for s in 0..<u {
-            var best = 0, bestScore = scores[s * k]
-            for c in 1..<max(k, 1) where scores[s * k + c] < bestScore { best = c; bestScore = scores[s * k + c] }
-            slotLabel[s] = best
-            if computeInertia {
-                slotDistance[s] = gathered.withUnsafeBufferPointer { g in
-                    centers.withUnsafeBufferPointer { c in
-                        squaredDistance(g.baseAddress! + s * d, c.baseAddress! + best * d, d)
-                    }
-                }
-            }
-        }
-        for i in 0..<rows.count { labels[i] = slotLabel[rowSlot[i]] }
-        guard computeInertia else { return 0 }
-        // OpenMP `prange(schedule="static")` with a sum reduction: each thread sums its contiguous block.
-        let threads = max(1, min(inertiaThreads, rows.count))
-        let block = (rows.count + threads - 1) / threads
-        var total: Float = 0
-        for t in 0..<threads {
-            var part: Float = 0
-            for i in (t * block)..<min((t + 1) * block, rows.count) { part += slotDistance[rowSlot[i]] }
-            total += part
-        }
-        return total
-    }
-
     /// The distinct values of `rows` in order of first appearance, and each row's position among them.
     private func distinctRows(_ rows: [Int]) -> (distinct: [Int], slotOfRow: [Int]) {
         var slot = [Int: Int](), distinct = [Int]()
@@ -243,6 +216,137 @@ public struct MiniBatchKMeans: Sendable {
             return distinct.count - 1
         }
         return (distinct, slotOfRow)
+    }
+
+    // MARK: - Minibatch step (`_mini_batch_step`)
+
+    /// Buffers of the minibatch steps, allocated once per fit (or once for several fits on the same points)
+    /// and sized by the number of distinct points, so no step allocates: large per-step arrays would be
+    /// mmapped and page-faulted in again on every step.
+    final class Workspace {
+        let points: Int, dimension: Int, clusters: Int
+        /// Slot of each point among the distinct rows of the current call; -1 when absent (reset after use).
+        private let slotOfPoint: UnsafeMutablePointer<Int>
+        let distinct: UnsafeMutablePointer<Int>
+        private(set) var rowSlot: UnsafeMutablePointer<Int>
+        private var rowSlotCapacity: Int
+        /// The distinct rows, gathered (points x dimension at most).
+        let gathered: UnsafeMutablePointer<Float>
+        let scores: UnsafeMutablePointer<Float>
+        let centerNorms: UnsafeMutablePointer<Float>
+        let slotLabel: UnsafeMutablePointer<Int>
+        let slotDistance: UnsafeMutablePointer<Float>
+        /// Members of cluster c, in batch order: memberRows[memberStart[c] ..< memberStart[c + 1]].
+        let memberStart: UnsafeMutablePointer<Int>
+        private(set) var memberRows: UnsafeMutablePointer<Int>
+
+        init(points: Int, dimension: Int, clusters: Int, rows: Int) {
+            self.points = points; self.dimension = dimension; self.clusters = clusters
+            slotOfPoint = .allocate(capacity: max(points, 1))
+            slotOfPoint.initialize(repeating: -1, count: max(points, 1))
+            distinct = .allocate(capacity: max(points, 1))
+            rowSlotCapacity = max(rows, 1)
+            rowSlot = .allocate(capacity: rowSlotCapacity)
+            memberRows = .allocate(capacity: rowSlotCapacity)
+            gathered = .allocate(capacity: max(points * dimension, 1))
+            scores = .allocate(capacity: max(points * clusters, 1))
+            centerNorms = .allocate(capacity: max(clusters, 1))
+            slotLabel = .allocate(capacity: max(points, 1))
+            slotDistance = .allocate(capacity: max(points, 1))
+            memberStart = .allocate(capacity: clusters + 1)
+        }
+
+        deinit {
+            for pointer in [slotOfPoint, distinct, rowSlot, slotLabel, memberStart, memberRows] { pointer.deallocate() }
+            for pointer in [gathered, scores, centerNorms, slotDistance] { pointer.deallocate() }
+        }
+
+        /// Room for `rows` entries in `rowSlot` and `memberRows`.
+        func reserve(rows: Int) {
+            guard rows > rowSlotCapacity else { return }
+            rowSlot.deallocate(); memberRows.deallocate()
+            rowSlotCapacity = rows
+            rowSlot = .allocate(capacity: rows)
+            memberRows = .allocate(capacity: rows)
+        }
+
+        /// The distinct values of `rows` in order of first appearance into `distinct`, each row's position
+        /// among them into `rowSlot`; returns how many are distinct.
+        func distinctRows(_ rows: UnsafeBufferPointer<Int>) -> Int {
+            reserve(rows: rows.count)
+            var u = 0
+            for i in 0..<rows.count {
+                let row = rows[i]
+                var s = slotOfPoint[row]
+                if s < 0 { s = u; slotOfPoint[row] = u; distinct[u] = row; u += 1 }
+                rowSlot[i] = s
+            }
+            for s in 0..<u { slotOfPoint[distinct[s]] = -1 }
+            return u
+        }
+    }
+
+    /// Nearest centre of each row (`lloyd_iter_chunked_dense` without update: argmin of ||c||² - 2 x·c, float32,
+    /// first centre on ties); returns the float32 inertia summed as sklearn's `_inertia_dense` does.
+    @discardableResult
+    private func assign(points: EmbeddingMatrix, rows: UnsafeBufferPointer<Int>, centers: UnsafePointer<Float>,
+                        labels: UnsafeMutablePointer<Int>, workspace w: Workspace,
+                        inertia computeInertia: Bool = true) -> Float {
+        let d = points.dimension, k = clusters, n = rows.count
+        let u = w.distinctRows(rows)
+        points.values.withUnsafeBufferPointer { values in
+            guard let base = values.baseAddress else { return }
+            for s in 0..<u { (w.gathered + s * d).update(from: base + w.distinct[s] * d, count: d) }
+        }
+        // ||c||² summed in float64 in index order, four centres interleaved (independent chains, same order).
+        var c = 0
+        while c + 4 <= k {
+            let (p0, p1, p2, p3) = (centers + c * d, centers + (c + 1) * d, centers + (c + 2) * d, centers + (c + 3) * d)
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            for j in 0..<d {
+                let v0 = Double(p0[j]), v1 = Double(p1[j]), v2 = Double(p2[j]), v3 = Double(p3[j])
+                s0 += v0 * v0; s1 += v1 * v1; s2 += v2 * v2; s3 += v3 * v3
+            }
+            w.centerNorms[c] = Float(s0); w.centerNorms[c + 1] = Float(s1)
+            w.centerNorms[c + 2] = Float(s2); w.centerNorms[c + 3] = Float(s3)
+            c += 4
+        }
+        while c < k {
+            var sum = 0.0
+            for j in 0..<d { let v = Double(centers[c * d + j]); sum += v * v }
+            w.centerNorms[c] = Float(sum)
+            c += 1
+        }
+        for s in 0..<u { (w.scores + s * k).update(from: w.centerNorms, count: k) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(u), Int32(k), Int32(d), -2.0,
+                    w.gathered, Int32(d), centers, Int32(d), 1.0, w.scores, Int32(k))
+        for s in 0..<u {
+            let row = w.scores + s * k
+            var best = 0, bestScore = row[0]
+            for c in 1..<max(k, 1) where row[c] < bestScore { best = c; bestScore = row[c] }
+            w.slotLabel[s] = best
+        }
+        for i in 0..<n { labels[i] = w.slotLabel[w.rowSlot[i]] }
+        guard computeInertia else { return 0 }
+        var s = 0
+        while s + 4 <= u {
+            squaredDistances4(w.gathered + s * d, centers, labels: w.slotLabel + s, d, into: w.slotDistance + s)
+            s += 4
+        }
+        while s < u {
+            w.slotDistance[s] = squaredDistance(w.gathered + s * d, centers + w.slotLabel[s] * d, d)
+            s += 1
+        }
+        // OpenMP `prange(schedule="static")` with a sum reduction: each thread sums its contiguous block.
+        let threads = max(1, min(inertiaThreads, n))
+        let block = (n + threads - 1) / threads
+        var total: Float = 0
+        for t in 0..<threads {
+            var part: Float = 0
+            for i in (t * block)..<min((t + 1) * block, n) { part += w.slotDistance[w.rowSlot[i]] }
+            total += part
+        }
+        return total
     }
 
     /// `_euclidean_dense_dense(squared=True)` in float32, unrolled by four as sklearn writes it.
@@ -258,45 +362,76 @@ public struct MiniBatchKMeans: Sendable {
         return result
     }
 
+    /// `squaredDistance` for four consecutive rows of `a` (each to its own centre), as four independent
+    /// chains: each lane does exactly the scalar function's operations in its order.
+    private func squaredDistances4(_ a: UnsafePointer<Float>, _ centers: UnsafePointer<Float>,
+                                   labels: UnsafePointer<Int>, _ d: Int, into out: UnsafeMutablePointer<Float>) {
+        let a0 = a, a1 = a + d, a2 = a + 2 * d, a3 = a + 3 * d
+        let b0 = centers + labels[0] * d, b1 = centers + labels[1] * d
+        let b2 = centers + labels[2] * d, b3 = centers + labels[3] * d
+        var result = SIMD4<Float>()
+        var j = 0
+        while j + 4 <= d {
+            let t0 = SIMD4(a0[j], a1[j], a2[j], a3[j]) - SIMD4(b0[j], b1[j], b2[j], b3[j])
+            let t1 = SIMD4(a0[j + 1], a1[j + 1], a2[j + 1], a3[j + 1]) - SIMD4(b0[j + 1], b1[j + 1], b2[j + 1], b3[j + 1])
+            let t2 = SIMD4(a0[j + 2], a1[j + 2], a2[j + 2], a3[j + 2]) - SIMD4(b0[j + 2], b1[j + 2], b2[j + 2], b3[j + 2])
+            let t3 = SIMD4(a0[j + 3], a1[j + 3], a2[j + 3], a3[j + 3]) - SIMD4(b0[j + 3], b1[j + 3], b2[j + 3], b3[j + 3])
+            result += ((t0 * t0 + t1 * t1) + t2 * t2) + t3 * t3
+            j += 4
+        }
+        while j < d {
+            let t = SIMD4(a0[j], a1[j], a2[j], a3[j]) - SIMD4(b0[j], b1[j], b2[j], b3[j])
+            result += t * t
+            j += 1
+        }
+        out[0] = result[0]; out[1] = result[1]; out[2] = result[2]; out[3] = result[3]
+    }
+
     /// `_minibatch_update_dense` with unit weights: each centre becomes the running mean of everything it has
     /// been assigned so far, in float32.
-    private func updateCenters(points: EmbeddingMatrix, rows: [Int], labels: [Int], old: [Float], new: inout [Float],
-                               counts: inout [Float]) {
-        let d = points.dimension
-        var members = [[Int]](repeating: [], count: clusters)
-        for (i, label) in labels.enumerated() { members[label].append(rows[i]) }
+    private func updateCenters(points: EmbeddingMatrix, rows: UnsafeBufferPointer<Int>, labels: UnsafePointer<Int>,
+                               old: UnsafePointer<Float>, new: UnsafeMutablePointer<Float>,
+                               counts: inout [Float], workspace w: Workspace) {
+        let d = points.dimension, n = rows.count
+        // Bucket the batch by label (a counting sort keeps batch order inside each cluster).
+        let start = w.memberStart
+        for c in 0...clusters { start[c] = 0 }
+        for i in 0..<n { start[labels[i] + 1] += 1 }
+        for c in 0..<clusters { start[c + 1] += start[c] }
+        for i in 0..<n { w.memberRows[start[labels[i]]] = rows[i]; start[labels[i]] += 1 }
+        for c in stride(from: clusters, to: 0, by: -1) { start[c] = start[c - 1] }
+        start[0] = 0
         points.values.withUnsafeBufferPointer { values in
-            old.withUnsafeBufferPointer { old in
-                new.withUnsafeMutableBufferPointer { new in
-                    for c in 0..<clusters {
-                        let base = c * d
-                        guard !members[c].isEmpty else {
-                            for j in 0..<d { new[base + j] = old[base + j] }
-                            continue
-                        }
-                        var weight: Float = 0
-                        for _ in members[c] { weight += 1 }
-                        let count = counts[c]
-                        for j in 0..<d { new[base + j] = old[base + j] * count }
-                        // Element-wise float32 adds, eight lanes at a time (the same roundings as a scalar loop).
-                        let target = UnsafeMutableRawPointer(new.baseAddress! + base)
-                        let wide = d - d % 8
-                        for row in members[c] {
-                            let source = UnsafeRawPointer(values.baseAddress! + row * d)
-                            var j = 0
-                            while j < wide {
-                                let sum = target.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                                    + source.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                                target.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD8<Float>.self)
-                                j += 8
-                            }
-                            while j < d { new[base + j] += values[row * d + j]; j += 1 }
-                        }
-                        counts[c] += weight
-                        let alpha: Float = 1 / counts[c]
-                        for j in 0..<d { new[base + j] *= alpha }
-                    }
+            guard let base = values.baseAddress else { return }
+            for c in 0..<clusters {
+                let target = new + c * d, previous = old + c * d
+                let members = start[c + 1] - start[c]
+                guard members > 0 else {
+                    target.update(from: previous, count: d)
+                    continue
                 }
+                var weight: Float = 0
+                for _ in 0..<members { weight += 1 }
+                let count = counts[c]
+                for j in 0..<d { target[j] = previous[j] * count }
+                // Element-wise float32 adds, sixteen lanes at a time (the same roundings as a scalar loop).
+                let raw = UnsafeMutableRawPointer(target)
+                let wide = d - d % 16
+                for m in start[c]..<start[c + 1] {
+                    let source = base + w.memberRows[m] * d
+                    let sourceRaw = UnsafeRawPointer(source)
+                    var j = 0
+                    while j < wide {
+                        let sum = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                            + sourceRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                        raw.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD16<Float>.self)
+                        j += 16
+                    }
+                    while j < d { target[j] += source[j]; j += 1 }
+                }
+                counts[c] += weight
+                let alpha: Float = 1 / counts[c]
+                for j in 0..<d { target[j] *= alpha }
             }
         }
     }

@@ -7,7 +7,8 @@ public func evaluate(task: ScoreTask, embeddings: some EmbeddingLookup) throws -
     let start = Date()
     let texts = task.requiredTexts
     try embeddings.validate(texts, task: task.name)
-    let vectors = TaskVectors(texts: texts, matrix: embeddings.gather(texts))
+    let cosines = task.type != .classification && task.type != .clustering
+    let vectors = TaskVectors(texts: texts, matrix: embeddings.gather(texts), normalize: cosines)
     let subsets = try subsetScores(task: task, vectors: vectors)
     return TaskResult(taskName: task.name, datasetRevision: task.datasetRevision,
                       evaluationTime: Date().timeIntervalSince(start),

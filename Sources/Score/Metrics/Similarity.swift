@@ -8,23 +8,27 @@
 public enum Similarity {
     /// Each row divided by its L2 norm; zero rows stay zero.
     public static func normalizedRows(_ matrix: EmbeddingMatrix) -> EmbeddingMatrix {
-        var values = matrix.values
-        let d = matrix.dimension
-        values.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            for row in 0..<matrix.rows {
-                let pointer = base + row * d
-                let norm = dotProduct(pointer, pointer, d).squareRoot()
-                // Divide (as sklearn's normalize and torch's F.normalize do), not multiply by 1 / norm.
-                guard norm > 0 else { continue }
-                var i = 0
-                let divisor = SIMD16<Float>(repeating: norm)
-                while i + 16 <= d {
-                    let raw = UnsafeMutableRawPointer(pointer + i)
-                    raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) / divisor, as: SIMD16<Float>.self)
-                    i += 16
+        let d = matrix.dimension, total = matrix.rows * d
+        // Written straight into new storage (no copy first): one read and one write of the matrix.
+        let values = matrix.values.withUnsafeBufferPointer { source in
+            [Float](unsafeUninitializedCapacity: total) { out, count in
+                count = 0
+                guard let from = source.baseAddress, let base = out.baseAddress, total > 0 else { return }
+                for row in 0..<matrix.rows {
+                    let (x, target) = (from + row * d, base + row * d)
+                    let norm = dotProduct(x, x, d).squareRoot()
+                    // Divide (as sklearn's normalize and torch's F.normalize do), not multiply by 1 / norm.
+                    guard norm > 0 else { target.initialize(from: x, count: d); continue }
+                    var i = 0
+                    let divisor = SIMD16<Float>(repeating: norm)
+                    while i + 16 <= d {
+                        let quotient = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) / divisor
+                        UnsafeMutableRawPointer(target + i).storeBytes(of: quotient, as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    while i < d { target[i] = x[i] / norm; i += 1 }
                 }
-                while i < d { pointer[i] /= norm; i += 1 }
+                count = total
             }
         }
         return EmbeddingMatrix(rows: matrix.rows, dimension: d, values: values)

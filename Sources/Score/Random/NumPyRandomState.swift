@@ -71,9 +71,11 @@ public struct NumPyRandomState: Sendable {
 
     /// `choice` with a `cdf` already made by `normalizedCumulative` (for repeated draws with the same `p`).
     public mutating func choice(count: Int, cumulative cdf: [Double]) -> [Int] {
-        (0..<count).map { _ in
-            let u = twister.nextDouble()
-            return Swift.min(Self.searchSortedRight(cdf, u), cdf.count - 1)
+        cdf.withUnsafeBufferPointer { cdf in
+            (0..<count).map { _ in
+                let u = twister.nextDouble()
+                return Swift.min(Self.searchSortedRight(cdf, u, guess: Int(u * Double(cdf.count))), cdf.count - 1)
+            }
         }
     }
 
@@ -96,6 +98,28 @@ public struct NumPyRandomState: Sendable {
 extension NumPyRandomState {
     /// `np.searchsorted(sorted, value, side="right")`: the number of entries <= value.
     static func searchSortedRight(_ sorted: [Double], _ value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] <= value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// `searchSortedRight` starting from a guessed position: a few steps from the guess (k-means draws from a
+    /// uniform cdf, where `u * count` is within one or two entries), else the binary search. Exact for any
+    /// sorted input: the first index whose entry exceeds `value`.
+    static func searchSortedRight(_ sorted: UnsafeBufferPointer<Double>, _ value: Double, guess: Int) -> Int {
+        var position = Swift.max(0, Swift.min(guess, sorted.count))
+        for _ in 0..<8 {
+            if position < sorted.count && sorted[position] <= value {
+                position += 1
+            } else if position > 0 && sorted[position - 1] > value {
+                position -= 1
+            } else {
+                return position
+            }
+        }
         var low = 0, high = sorted.count
         while low < high {
             let mid = (low + high) / 2

@@ -83,36 +83,60 @@ public enum Standardization {
     public static func zScores(_ matrix: EmbeddingMatrix) -> EmbeddingMatrix {
         let (n, d) = (matrix.rows, matrix.dimension)
         guard n > 0, d > 0 else { return matrix }
-        var mean = [Double](repeating: 0, count: d), squares = [Double](repeating: 0, count: d)
-        matrix.values.withUnsafeBufferPointer { values in
-            for row in 0..<n { for j in 0..<d { mean[j] += Double(values[row * d + j]) } }
+        // Column sums in row order (each column's float64 sum in the same order as a row-by-row scalar loop).
+        let mean = UnsafeMutablePointer<Double>.allocate(capacity: d), squares = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { mean.deallocate(); squares.deallocate() }
+        mean.initialize(repeating: 0, count: d)
+        squares.initialize(repeating: 0, count: d)
+        let out = matrix.values.withUnsafeBufferPointer { buffer -> [Float] in
+            guard let values = buffer.baseAddress else { return [] }
+            for row in 0..<n {
+                let x = values + row * d
+                for j in 0..<d { mean[j] += Double(x[j]) }
+            }
             for j in 0..<d { mean[j] /= Double(n) }
-            for row in 0..<n { for j in 0..<d { let x = Double(values[row * d + j]) - mean[j]; squares[j] += x * x } }
+            for row in 0..<n {
+                let x = values + row * d
+                for j in 0..<d { let centred = Double(x[j]) - mean[j]; squares[j] += centred * centred }
+            }
+            // 1 / std, overwriting the squares.
+            for j in 0..<d {
+                let std = (squares[j] / Double(n)).squareRoot()
+                squares[j] = std > 0 ? 1 / std : 1
+            }
+            return [Float](unsafeUninitializedCapacity: n * d) { result, count in
+                guard let target = result.baseAddress else { count = 0; return }
+                for row in 0..<n {
+                    let (x, z) = (values + row * d, target + row * d)
+                    for j in 0..<d { z[j] = Float((Double(x[j]) - mean[j]) * squares[j]) }
+                }
+                count = n * d
+            }
         }
-        let inverseStd = squares.map { sum -> Double in
-            let std = (sum / Double(n)).squareRoot()
-            return std > 0 ? 1 / std : 1
-        }
-        var out = matrix.values
-        for row in 0..<n { for j in 0..<d { out[row * d + j] = Float((Double(out[row * d + j]) - mean[j]) * inverseStd[j]) } }
         return EmbeddingMatrix(rows: n, dimension: d, values: out)
     }
 
     /// Row-wise `[a ; secondScale * b]`.
     public static func concatenate(_ a: EmbeddingMatrix, _ b: EmbeddingMatrix, secondScale: Float = 1) -> EmbeddingMatrix {
         precondition(a.rows == b.rows, "concatenate: row counts differ")
-        let (da, db) = (a.dimension, b.dimension), width = da + db
-        var values = [Float](repeating: 0, count: a.rows * width)
-        values.withUnsafeMutableBufferPointer { out in
-            a.values.withUnsafeBufferPointer { pa in
-                b.values.withUnsafeBufferPointer { pb in
-                    for row in 0..<a.rows {
-                        for j in 0..<da { out[row * width + j] = pa[row * da + j] }
-                        for j in 0..<db { out[row * width + da + j] = pb[row * db + j] * secondScale }
+        let (da, db) = (a.dimension, b.dimension), width = da + db, n = a.rows
+        let values = a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                [Float](unsafeUninitializedCapacity: n * width) { out, count in
+                    count = 0
+                    guard let target = out.baseAddress, n * width > 0 else { return }
+                    for row in 0..<n {
+                        let destination = target + row * width
+                        if let source = pa.baseAddress { (destination).initialize(from: source + row * da, count: da) }
+                        if let source = pb.baseAddress {
+                            let scaled = destination + da, from = source + row * db
+                            for j in 0..<db { scaled[j] = from[j] * secondScale }
+                        }
                     }
+                    count = n * width
                 }
             }
         }
-        return EmbeddingMatrix(rows: a.rows, dimension: width, values: values)
+        return EmbeddingMatrix(rows: n, dimension: width, values: values)
     }
 }

@@ -54,6 +54,7 @@ struct BenchScoreCommand: Command {
     }
 
     func run() throws {
+        ScoreMemory.retainFreedMemory()
         let root = URL(fileURLWithPath: data)
         let loadStart = Date()
         let loaded = try ScoreBenchmark.taskFolders(in: root, only: tasks).map { try ScoreTask.load(from: $0) }
@@ -86,6 +87,7 @@ struct BenchScoreCommand: Command {
         print("  total \(String(format: "%.3f", total)) s")
         if let sweepTiming {
             print("alpha sweep: \(sweepTiming.alphas) alphas x \(sweepTiming.tasks) tasks in \(String(format: "%.2f", sweepTiming.sweepSeconds)) s on \(sweepTiming.workers) workers (+ \(String(format: "%.2f", sweepTiming.prepareSeconds)) s standardising once per task)")
+            print("  sweep CPU: user \(String(format: "%.2f", sweepTiming.sweepUserSeconds)) s, system \(String(format: "%.2f", sweepTiming.sweepSystemSeconds)) s, \(sweepTiming.sweepMinorFaults) minor page faults")
             for (type, seconds) in sweepTiming.secondsByType.sorted(by: { $0.value > $1.value }) {
                 print("  \(type.padding(toLength: 19, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", seconds)) s (summed over points)")
             }

@@ -51,6 +51,7 @@ struct ScoreCommand: Command {
     }
 
     func run() throws {
+        ScoreMemory.retainFreedMemory()
         if let manifest { return try ScoreManifest.run(manifestPath: manifest) }
         let task = try ScoreTask.load(from: URL(fileURLWithPath: self.task))
         let table = try EmbeddingsFile.read(URL(fileURLWithPath: embeddings))

@@ -214,9 +214,11 @@ final class StoreScoring: ScoringBackend {
         }
         // One read per (layer, pooling) for the whole grid of this task, not one per grid point.
         let source = MemoizedTensorSource(StoreTensorSource(store: cache.store, model: modelID, prompt: promptID))
+        // MoEE-sum alphas share one standardisation.
+        let sweep = RecipeSweep(source: source, texts: loaded.requiredTexts)
         return try points.map { point in
             let recipe = point.scoreRecipe
-            let embeddings = try recipe.embeddings(from: source, texts: loaded.requiredTexts)
+            let embeddings = try sweep.embeddings(recipe)
             let result = try evaluate(task: loaded.task, embeddings: embeddings)
             let cell = CellScore(model: model.name, prompt: prompt.name, recipe: point, task: loaded.entry.name,
                                  taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
