@@ -32,15 +32,19 @@ struct QuantizationTests {
         }
     }
 
-    /// `inspect-model`'s estimate counts exactly the bytes of the matrices quantized at load (q4: all projections).
+    /// `inspect-model`'s estimate counts exactly the bytes of the matrices quantized at load (q4: all projections,
+    /// and the embedding in int8).
     @Test(arguments: Fixtures.names)
     func sizeEstimateMatchesTheQuantizedMatrices(_ name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.url(name))
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: name)
         let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint).quantized(.q4)
         let estimate = QuantizedSize(spec: spec, format: .q4)
-        #expect(estimate.projectionBytes == weights.quantizedMatrices.reduce(0) { $0 + $1.matrix.byteCount })
-        #expect(estimate.embeddingBytes == spec.vocabSize * spec.hiddenSize * 2)
+        #expect(estimate.projectionBytes + estimate.embeddingBytes == weights.quantizedMatrices.reduce(0) { $0 + $1.matrix.byteCount })
+        #expect(weights.embedding.quantized?.format == .int8)
+        #expect(estimate.embeddingBytes == weights.embedding.byteCount)
+        #expect(estimate.embeddingBytes < spec.vocabSize * spec.hiddenSize * 2 * 11 / 20)
+        #expect(QuantizedSize(spec: spec, format: .int8).embeddingBytes == spec.vocabSize * spec.hiddenSize * 2)
     }
 
     @Test func quantizedWeightsAreSmallerAndRoundTrip() throws {
