@@ -9,7 +9,7 @@ struct QuantizationDiagnosis {
     @Test func partsApart() throws {
         let scopes: [(String, QuantizationScope)] = [("all", .all), ("attention (policy)", .attention),
                                                      ("attention (in format)", [.attention, .attentionInFormat]), ("experts", .experts),
-                                                     ("shared+dense", [.shared, .dense]), ("router", .router)]
+                                                     ("shared+dense", [.shared, .dense]), ("router", .router), ("embedding (policy)", .embedding)]
         for name in Fixtures.names {
             let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
             let ids = try Fixtures.matrix(expected, "input_ids")

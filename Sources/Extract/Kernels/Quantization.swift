@@ -10,9 +10,15 @@ public enum Quantization: String, Sendable, Codable, CaseIterable {
     /// Weights sharing one scale along a row.
     public var groupSize: Int { self == .int8 ? Int(CK_GROUP_Q8) : Int(CK_GROUP) }
 
-    /// The format of the attention projections under this one: a step more precise (int8 under q4, unquantized
-    /// under int8), as llama.cpp's mixes keep some tensors at higher precision (see `ModelWeights.quantized`).
-    public var attentionFormat: Quantization { self == .q4 ? .int8 : .none }
+    /// The format of the attention projections under this one: int8 under both (under q4 a step more precise than
+    /// the MLPs, as llama.cpp's mixes keep some tensors at higher precision; see `ModelWeights.quantized`).
+    public var attentionFormat: Quantization { self == .none ? .none : .int8 }
+
+    /// The format of the token embedding under this one: int8 (groups of 64) under q4, as llama.cpp quantizes
+    /// token_embd; the checkpoint's dtype under int8. Measured on the fixtures (docs/performance.md): a q4 embedding
+    /// misses the q4 bar (mean cosine 0.987 on mixtral-tiny), an int8 one under int8 flips a near-tied layer-0 route
+    /// on mixtral-tiny (0.9969 < 0.999), where int8 attention instead keeps >= 0.9996 and saves more bytes.
+    public var embeddingFormat: Quantization { self == .q4 ? .int8 : .none }
 }
 
 /// The quantized codes and scales of one (rows, cols) matrix: in owned memory, or in a mapped cache file
@@ -118,8 +124,9 @@ func releasePages(_ base: UnsafeRawPointer, byteCount: Int) {
 }
 
 /// Resident weight bytes of a model quantized as `ModelWeights.quantized` does it, from its spec alone (no
-/// weights): the projections in their formats, everything else (embedding, routers, shared-expert gates,
-/// norms) at 2 bytes a weight, as in a BF16 checkpoint. `pipeline inspect-model` prints it.
+/// weights): the projections in their formats, the embedding in `Quantization.embeddingFormat`, everything else
+/// (routers, shared-expert gates, norms) at 2 bytes a weight, as in a BF16 checkpoint. `pipeline inspect-model`
+/// prints it.
 public struct QuantizedSize: Sendable, Equatable {
     public var projectionBytes = 0
     public var embeddingBytes = 0
@@ -134,7 +141,7 @@ public struct QuantizedSize: Sendable, Equatable {
             return rows * (codes + groups * 2)
         }
         func mlp(_ intermediate: Int) -> Int { 2 * matrix(intermediate, h, format) + matrix(h, intermediate, format) }
-        embeddingBytes = spec.vocabSize * h * 2
+        embeddingBytes = matrix(spec.vocabSize, h, format.embeddingFormat)
         otherBytes = h * 2
         for layer in spec.layers {
             let a = format.attentionFormat

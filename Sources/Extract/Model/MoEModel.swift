@@ -40,7 +40,7 @@ public final class MoEModel: @unchecked Sendable {
     public let usesBF16Kernel: Bool
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
-    /// The embedding's share of `weightBytes` (never quantized; read row by row).
+    /// The embedding's share of `weightBytes` (int8 when quantized; read row by row).
     public let embeddingBytes: Int
     private let checkMemory: Bool
 

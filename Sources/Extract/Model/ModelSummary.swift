@@ -77,7 +77,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     /// Bytes per dtype actually present in the weight files (nil when inspected from config.json alone).
     public var weightFileBytesByDType: [String: Int]?
     /// Estimated resident weight bytes per quantization ("int8", "q4"): the quantized projections
-    /// (`QuantizedSize`) plus the embedding, routers and norms in BF16 (set by `inspect` only, nil in the store).
+    /// (`QuantizedSize`), the embedding in int8 under q4, routers and norms in BF16 (set by `inspect` only, nil in the store).
     public var quantizedWeightBytes: [String: Int]?
     /// Activation memory of one batch of `referenceBatchTokens` packed tokens (longest sequence 512).
     public var activationBytes: Int
@@ -160,7 +160,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
             + " + activations \(gib(activationBytes)) per \(Self.referenceBatchTokens)-token batch"
             + " (physical: \(gib(Int(clamping: ProcessInfo.processInfo.physicalMemory))))")
         if let quantized = quantizedWeightBytes, let int8 = quantized["int8"], let q4 = quantized["q4"] {
-            lines.append("quantized weights resident (embedding, routers in BF16): int8 \(gib(int8)), q4 \(gib(q4))"
+            lines.append("quantized weights resident (embedding BF16 under int8 and int8 under q4, routers BF16): int8 \(gib(int8)), q4 \(gib(q4))"
                          + "; + activations \(gib(activationBytes)): int8 \(gib(int8 + activationBytes)), q4 \(gib(q4 + activationBytes))")
         }
         return lines.joined(separator: "\n")

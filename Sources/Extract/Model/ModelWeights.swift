@@ -189,13 +189,15 @@ extension ModelWeights {
 
 extension ModelWeights {
     /// The weights quantized (`Quantization`): every MLP (experts, shared experts, dense layers) in `format`, the
-    /// attention projections one step more precise (`Quantization.attentionFormat`: int8 under q4, the checkpoint's
-    /// dtype under int8). Attention is 4% of a real MoE's weights but was nearly all of the error on the reference
-    /// fixtures: its error reaches the same layer's router input and flips expert choices (docs/performance.md).
-    /// Routers and the shared-expert gate stay in their dtype (their logits are what the store keeps; they are
-    /// small), and so do norms and biases, and the embedding: only the rows of the tokens seen are ever read, so it
-    /// costs little residency, and hidden state 0 stays exact. Experts are quantized on every core; each source
-    /// tensor's mapped pages are released once its copy exists.
+    /// attention projections in `Quantization.attentionFormat` (int8 under both: under q4 a step more precise than
+    /// the MLPs, since attention is 4% of a real MoE's weights but its q4 error reached the same layer's router input
+    /// and flipped expert choices on the fixtures, docs/performance.md). Routers and the shared-expert gate stay in
+    /// their dtype (their logits are what the store keeps; they are small), and so do norms and biases. The token
+    /// embedding is in `Quantization.embeddingFormat` (int8 under q4, as llama.cpp quantizes token_embd; the
+    /// checkpoint's dtype under int8): its rows are dequantized one per token at lookup, so under q4 hidden state 0
+    /// carries the int8 error (cosine 0.99998), and the whole table counts in the resident size at about half its
+    /// BF16 bytes. Experts are quantized on every core; each source tensor's mapped pages are released once its
+    /// copy exists.
     func quantized(_ format: Quantization, scope: QuantizationScope = .all) -> ModelWeights {
         mapQuantized(format, scope: scope, concurrent: true) { _, matrix, format, scratch in matrix.quantized(format, scratch: scratch) }
     }
@@ -234,6 +236,7 @@ extension ModelWeights {
         func mlp(_ name: String, _ w: MLPWeights) -> MLPWeights {
             MLPWeights(gate: q(name + ".gate", w.gate), up: q(name + ".up", w.up), down: q(name + ".down", w.down))
         }
+        if scope.contains(.embedding) { result.embedding = q("embedding", embedding, format.embeddingFormat) }
         for l in layers.indices {
             var layer = layers[l]
             if scope.contains(.attention) {
@@ -306,7 +309,7 @@ extension ModelWeights {
     }
 }
 
-/// Which weights `ModelWeights.quantized` touches: everything but routers by default; the parts apart are for
+/// Which weights `ModelWeights.quantized` touches: everything but routers (and norms) by default; the parts apart are for
 /// finding where the error of a quantized model comes from (`QuantizationDiagnosis`).
 struct QuantizationScope: OptionSet, Sendable {
     let rawValue: Int
@@ -317,7 +320,9 @@ struct QuantizationScope: OptionSet, Sendable {
     static let router = QuantizationScope(rawValue: 16)
     /// Attention in the format itself rather than `Quantization.attentionFormat`.
     static let attentionInFormat = QuantizationScope(rawValue: 32)
-    static let all: QuantizationScope = [.attention, .experts, .shared, .dense]
+    /// The token embedding, in `Quantization.embeddingFormat`.
+    static let embedding = QuantizationScope(rawValue: 64)
+    static let all: QuantizationScope = [.attention, .experts, .shared, .dense, .embedding]
 }
 
 extension MLPWeights {

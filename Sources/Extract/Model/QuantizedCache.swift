@@ -24,7 +24,8 @@ import Glibc
 /// unreadable header, wrong size, checksum mismatch) is NOT used: the model quantizes again and rewrites it, and
 /// `MoEModel.quantizedCacheStatus` says why (`pipeline` prints it as a warning naming the file).
 public enum QuantizedCache {
-    public static let version = 1
+    /// 2: the token embedding is in the file (int8); version-1 files (no embedding) are rebuilt.
+    public static let version = 2
     static let magic = Array("MOEQUANT".utf8)
     static let prefixBytes = 32
 
