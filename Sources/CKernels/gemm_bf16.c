@@ -144,6 +144,84 @@ void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed,
     }
 }
 
+
+// One panel of quantized rows (codes and scales of the panel's first row; `valid` rows of k weights, laid out as
+// quantize.c writes them) dequantized straight into the packed layout: each weight is scale * code in float32 (exact:
+// an 8-bit scale times a code of at most 8 bits), rounded to BF16 as ck_bf16_pack_panel rounds it, so the panel is
+// bit for bit the packing of ck_dequantize_rows_*'s floats. 32 k values (16 pairs) of a row at a time: one group
+// slice, rounded in integer arithmetic (the same rule as round_bf16, denormals kept), scattered to the 16 lines.
+static inline AVX512_BF16 __m512i round_pairs(__m512 even, __m512 odd) {
+    // Round to nearest even on the bits (finite values: scales and codes are finite), then even k in the low half.
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+    __m512i e = _mm512_castps_si512(even), o = _mm512_castps_si512(odd);
+    e = _mm512_add_epi32(e, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(e, 16), one)));
+    o = _mm512_add_epi32(o, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(o, 16), one)));
+    return _mm512_or_si512(_mm512_srli_epi32(e, 16), _mm512_and_si512(o, _mm512_set1_epi32((int)0xffff0000u)));
+}
+
+// Stores 16 pairs of row j starting at pair p0 (only the first `count` pairs exist) into their lines.
+static inline AVX512_BF16 void scatter_pairs(uint16_t *panel, size_t j, size_t p0, size_t count, __m512i pairs) {
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i index = _mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)p0)), 4);  // line * 16 dwords
+    __mmask16 mask = count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1);
+    _mm512_mask_i32scatter_epi32((void *)((uint32_t *)panel + j), mask, index, pairs, 4);
+}
+
+// The k values from `i` that exist, as a mask over the 16 pairs' even and odd elements.
+static inline void tail_masks(size_t i, size_t k, __mmask16 *even, __mmask16 *odd) {
+    size_t rest = k - i;  // >= 1
+    size_t ne = (rest + 1) / 2, no = rest / 2;
+    *even = ne >= 16 ? 0xffff : (__mmask16)((1u << ne) - 1);
+    *odd = no >= 16 ? 0xffff : (__mmask16)((1u << no) - 1);
+}
+
+AVX512_BF16
+void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
+    size_t pairs = (k + 1) / 2, groups = (k + CK_GROUP_Q8 - 1) / CK_GROUP_Q8, stride = groups * CK_GROUP_Q8;
+    if (valid < CK_BF16_PANEL) memset(panel, 0, pairs * 2 * CK_BF16_PANEL * sizeof *panel);
+    for (size_t j = 0; j < valid; j++) {
+        const int8_t *c = codes + j * stride;
+        for (size_t i = 0; i < k; i += 32) {
+            __m512 scale = _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)scales[j * groups + i / CK_GROUP_Q8] << 16)));
+            __m512i all = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const void *)(c + i)));  // 32 codes (padded row)
+            // even/odd codes: the low and high 16 bits of each dword of `all`, sign-extended.
+            __m512i ev = _mm512_srai_epi32(_mm512_slli_epi32(all, 16), 16), od = _mm512_srai_epi32(all, 16);
+            __m512 fe = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(ev)), fo = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(od));
+            if (i + 32 > k) {
+                __mmask16 me, mo;
+                tail_masks(i, k, &me, &mo);
+                fe = _mm512_maskz_mov_ps(me, fe);
+                fo = _mm512_maskz_mov_ps(mo, fo);
+            }
+            scatter_pairs(panel, j, i / 2, pairs - i / 2, round_pairs(fe, fo));
+        }
+    }
+}
+
+AVX512_BF16
+void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
+    size_t pairs = (k + 1) / 2, groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP / 2;
+    if (valid < CK_BF16_PANEL) memset(panel, 0, pairs * 2 * CK_BF16_PANEL * sizeof *panel);
+    const __m512i low = _mm512_set1_epi32(15), eight = _mm512_set1_epi32(8);
+    for (size_t j = 0; j < valid; j++) {
+        const uint8_t *c = codes + j * stride;
+        for (size_t i = 0; i < k; i += 32) {  // one group: 16 bytes, element 2t in byte t's low nibble, 2t+1 high
+            __m512 scale = _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)scales[j * groups + i / CK_GROUP] << 16)));
+            __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)(c + i / 2)));
+            __m512i ev = _mm512_sub_epi32(_mm512_and_si512(bytes, low), eight);
+            __m512i od = _mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight);
+            __m512 fe = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(ev)), fo = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(od));
+            if (i + 32 > k) {
+                __mmask16 me, mo;
+                tail_masks(i, k, &me, &mo);
+                fe = _mm512_maskz_mov_ps(me, fe);
+                fo = _mm512_maskz_mov_ps(mo, fo);
+            }
+            scatter_pairs(panel, j, i / 2, pairs - i / 2, round_pairs(fe, fo));
+        }
+    }
+}
+
 #else
 
 void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t *dst) {
@@ -157,6 +235,33 @@ void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t
 void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed, size_t n,
                   size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
     (void)x; (void)m; (void)k; (void)packed; (void)n; (void)panelBegin; (void)panelEnd; (void)y; (void)ldy;
+}
+
+static float bf16_value(uint16_t x) {
+    uint32_t bits = (uint32_t)x << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
+    size_t groups = (k + CK_GROUP_Q8 - 1) / CK_GROUP_Q8, stride = groups * CK_GROUP_Q8;
+    memset(panel, 0, (k + 1) / 2 * 2 * CK_BF16_PANEL * sizeof *panel);
+    for (size_t j = 0; j < valid; j++)
+        for (size_t i = 0; i < k; i++)
+            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] =
+                round_bf16(bf16_value(scales[j * groups + i / CK_GROUP_Q8]) * (float)codes[j * stride + i]);
+}
+
+void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
+    size_t groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP / 2;
+    memset(panel, 0, (k + 1) / 2 * 2 * CK_BF16_PANEL * sizeof *panel);
+    for (size_t j = 0; j < valid; j++)
+        for (size_t i = 0; i < k; i++) {
+            uint8_t byte = codes[j * stride + i / 2];
+            int q = ((i & 1) ? (byte >> 4) : (byte & 15)) - 8;
+            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] = round_bf16(bf16_value(scales[j * groups + i / CK_GROUP]) * (float)q);
+        }
 }
 
 #endif

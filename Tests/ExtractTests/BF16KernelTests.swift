@@ -140,7 +140,8 @@ struct BF16KernelTests {
     @Test func optOutAndVariant() {
         #expect(BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .none) == BF16Kernel.allowedByEnvironment)
         #expect(!BF16Kernel.appliesByDefault(weightDType: "F32", quantization: .none))
-        #expect(!BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .q4))
+        #expect(BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .q4) == BF16Kernel.allowedByEnvironment)
+        #expect(BF16Kernel.appliesByDefault(weightDType: "F32", quantization: .int8) == BF16Kernel.allowedByEnvironment)
     }
 }
 

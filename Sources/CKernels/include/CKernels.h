@@ -44,5 +44,10 @@ void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t
 // ceil(n/16) panels in a row (64-byte aligned), y of row stride ldy. Accumulates in float32.
 void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed, size_t n,
                   size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+// One panel of `valid` (<= 16) quantized rows of k weights (codes and scales from the panel's first row, laid out as
+// ck_quantize_row_q8 / _q4 write them) dequantized and packed as ck_bf16_pack_panel packs the dequantized floats
+// (bit for bit). `panel` is 64-byte aligned, ceil(k/2) * 32 values.
+void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel);
+void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel);
 
 #endif

@@ -17,9 +17,11 @@ public struct WeightMatrix: @unchecked Sendable {
     let quantized: QuantizedMatrix?
     /// Set when the weights were packed for the BF16 kernel at load; `base`/`dtype` then describe the original.
     let packed: PackedBF16Matrix?
+    /// Quantized weights multiplied on the BF16 kernel (each run of panels dequantized just before), not sgemm.
+    let quantizedOnBF16Kernel: Bool
 
     init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject,
-         quantized: QuantizedMatrix? = nil, packed: PackedBF16Matrix? = nil) {
+         quantized: QuantizedMatrix? = nil, packed: PackedBF16Matrix? = nil, quantizedOnBF16Kernel: Bool = false) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -27,6 +29,14 @@ public struct WeightMatrix: @unchecked Sendable {
         self.owner = owner
         self.quantized = quantized
         self.packed = packed
+        self.quantizedOnBF16Kernel = quantizedOnBF16Kernel && quantized != nil
+    }
+
+    /// This matrix as a product of the BF16 kernel, when it runs there (packed, or quantized on the kernel).
+    func bf16Product(y: UnsafeMutablePointer<Float>, ldy: Int) -> PackedBF16Matrix.Product? {
+        if let packed { return .init(matrix: packed, y: y, ldy: ldy) }
+        if quantizedOnBF16Kernel, let quantized { return .init(quantized: quantized, y: y, ldy: ldy) }
+        return nil
     }
 
     /// Bytes the forward pass reads: the checkpoint tensor, or the quantized codes and scales replacing it.
@@ -61,8 +71,8 @@ public struct WeightMatrix: @unchecked Sendable {
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatrix,
             into y: UnsafeMutablePointer<Float>, ldy: Int, scratch: FloatBuffer) {
     guard n > 0, weight.rows > 0 else { return }
-    if let packed = weight.packed {
-        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: [.init(matrix: packed, y: y, ldy: ldy)], scratch: scratch)
+    if let product = weight.bf16Product(y: y, ldy: ldy) {
+        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: [product], scratch: scratch)
         return
     }
     if let w = weight.directFloats {
@@ -83,12 +93,12 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
 }
 
 /// `outputs[j].y = x · outputs[j].weightᵀ` for weights of the same input width (q/k/v, gate/up): one pass of the
-/// BF16 kernel when every weight is packed for it (x rounded once, the cores shared across all outputs), else one
+/// BF16 kernel when every weight runs on it (packed or quantized on the kernel) (x rounded once, the cores shared across all outputs), else one
 /// `linear` each.
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int,
             outputs: [(weight: WeightMatrix, y: UnsafeMutablePointer<Float>, ldy: Int)], scratch: FloatBuffer) {
     guard n > 0 else { return }
-    let packed = outputs.compactMap { output in output.weight.packed.map { PackedBF16Matrix.Product(matrix: $0, y: output.y, ldy: output.ldy) } }
+    let packed = outputs.compactMap { $0.weight.bf16Product(y: $0.y, ldy: $0.ldy) }
     if packed.count == outputs.count {
         PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: packed, scratch: scratch)
     } else {

@@ -27,11 +27,12 @@ public final class MoEModel: @unchecked Sendable {
     public static func dominantDType(_ bytesByDType: [String: Int]) -> String {
         bytesByDType.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
     }
-    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4"), or
-    /// "+bf16" when the BF16 kernel computes it ("BF16+bf16": activations rounded to BF16, float32 accumulation).
+    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4"), plus
+    /// "+bf16" when the BF16 kernel computes it ("BF16+bf16", "BF16+q4+bf16": activations rounded to BF16, float32
+    /// accumulation).
     public var variant: String {
-        if usesBF16Kernel { return "\(weightDType)+\(BF16Kernel.variantSuffix)" }
-        return quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)"
+        let base = quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)"
+        return usesBF16Kernel ? "\(base)+\(BF16Kernel.variantSuffix)" : base
     }
     public let quantization: Quantization
     /// What happened with the quantized-weight cache at load (`Options.quantizedCache`).
@@ -62,9 +63,9 @@ public final class MoEModel: @unchecked Sendable {
         /// A folder for the on-disk cache of quantized weights (`QuantizedCache`): mapped when a valid file for
         /// this checkpoint and format is there, written after quantizing otherwise. nil: quantize at every load.
         public var quantizedCache: URL?
-        /// Projections on the AVX-512 BF16 kernel: nil = by default for BF16 checkpoints without quantization
+        /// Projections on the AVX-512 BF16 kernel: nil = by default for BF16 checkpoints and quantized models
         /// (`BF16Kernel.appliesByDefault`); true = also for other dtypes (weights rounded to BF16; ignored on CPUs
-        /// without AVX-512 BF16 and with quantization); false = never.
+        /// without AVX-512 BF16); false = never.
         public var bf16Kernel: Bool?
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
                     quantizedCache: URL? = nil, bf16Kernel: Bool? = nil) {
@@ -90,14 +91,14 @@ public final class MoEModel: @unchecked Sendable {
         self.checkpoint = checkpoint
         self.spec = spec
         let dtype = Self.dominantDType(checkpoint.bytesByDType)
-        usesBF16Kernel = options.bf16Kernel.map { $0 && BF16Kernel.supported && options.quantize == .none }
+        usesBF16Kernel = options.bf16Kernel.map { $0 && BF16Kernel.supported }
             ?? BF16Kernel.appliesByDefault(weightDType: dtype, quantization: options.quantize)
         let loaded = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
         let fingerprint = checkpoint.fingerprint
         var weights: ModelWeights
         (weights, quantizedCacheStatus) = QuantizedCache.quantize(loaded, format: options.quantize, scope: options.quantizeScope,
                                                                   cache: options.quantizedCache, fingerprint: fingerprint)
-        if usesBF16Kernel { weights = weights.packedBF16() }
+        if usesBF16Kernel { weights = options.quantize == .none ? weights.packedBF16() : weights.quantizedOnBF16Kernel() }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount
         checkMemory = options.checkMemory

@@ -31,14 +31,15 @@ struct RealBackends: BackendFactory {
 }
 
 extension Manifest.Quantization {
-    /// The model's variant in the cache key: "bf16" when the BF16 kernel computes it (a BF16 checkpoint without
-    /// quantization on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0), else the quantization ("f32" = none).
+    /// The model's variant in the cache key: the quantization ("f32" = none, "int8", "q4"), or when the BF16 kernel
+    /// computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint, or any quantized
+    /// model) "bf16", "int8+bf16", "q4+bf16".
     func variant(bf16Kernel: Bool) -> String {
-        if bf16Kernel { return BF16Kernel.variantSuffix }
+        let suffix = BF16Kernel.variantSuffix
         switch self {
-        case .none: return "f32"
-        case .int8: return "int8"
-        case .q4: return "q4"
+        case .none: return bf16Kernel ? suffix : "f32"
+        case .int8: return bf16Kernel ? "int8+\(suffix)" : "int8"
+        case .q4: return bf16Kernel ? "q4+\(suffix)" : "q4"
         }
     }
 }
