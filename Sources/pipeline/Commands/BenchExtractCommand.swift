@@ -17,8 +17,8 @@ struct BenchExtractCommand: Command {
         (tokens_per_second, peak_rss_bytes, ...); the load time goes to stderr. --quantized-cache DIR keeps the quantized
         weights in DIR and maps them on the next load (see `pipeline forward --help`). --sgemm prints only the sgemm
         GFLOP/s at M=8, 32, 128, 512, and the BF16 kernel's (and its ratio to sgemm, measured in turn) on CPUs with
-        AVX-512 BF16. BF16 checkpoints run on the BF16 kernel there (variant BF16+bf16); MOEE_BF16_KERNEL=0 runs them
-        on sgemm instead.
+        AVX-512 BF16. BF16 checkpoints and quantized models run on the BF16 kernel there (variants BF16+bf16,
+        BF16+q4+bf16); MOEE_BF16_KERNEL=0 runs them on sgemm instead.
         OpenBLAS's AVX-512 kernels are selected at start-up (MOEE_NO_REEXEC=1 turns that off, for comparison).
         """
 
