@@ -58,7 +58,13 @@ build_c() {  # SwiftPM generates CKernels' module map; so do we
     mkdir -p "$BUILD/cmodules"
     printf 'module CKernels {\n    header "%s/Sources/CKernels/include/CKernels.h"\n    export *\n}\n' "$ROOT" \
         > "$BUILD/cmodules/module.modulemap"
-    clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include Sources/CKernels/*.c -o "$BUILD/$1.o"
+    local c objects=()
+    for c in Sources/CKernels/*.c; do  # one object per file, merged into one relocatable object
+        clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include "$c" \
+            -o "$BUILD/$1-$(basename "$c" .c).o" || return 1
+        objects+=("$BUILD/$1-$(basename "$c" .c).o")
+    done
+    ld -r -o "$BUILD/$1.o" "${objects[@]}"
 }
 
 link_target() {  # swiftc: entry point + the instrumented objects of the modules it needs.
