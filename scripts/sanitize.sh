@@ -42,7 +42,7 @@ run() {  # sanitizer
     # The fault and end-to-end suites spawn `pipeline`: it must be the instrumented binary beside the tests.
     local bin; bin=$(swift build --build-path "$build" --sanitize="$sanitizer" "${FLAGS[@]}" --show-bin-path)/pipeline
     local symbol=__asan_init; [[ $sanitizer == thread ]] && symbol=__tsan_init
-    if ! nm "$bin" 2>/dev/null | grep -q "$symbol"; then
+    if ! nm "$bin" 2>/dev/null | grep -c "$symbol" > /dev/null; then  # -c: reads all (no SIGPIPE under pipefail)
         printf '%-8s %s is not instrumented (%s missing)\n' "$sanitizer" "$bin" "$symbol"; status=1; return
     fi
     local supp=$ROOT/scripts/sanitizers/$sanitizer.supp suppressions=
