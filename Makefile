@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 # Tests run optimised (-c release) with testability: the numeric tests (forward pass, classifiers,
 # k-means) are 10-50x slower in a debug build.
-.PHONY: setup demo test
+.PHONY: setup demo test sanitize
 
 SWIFT_TEST_FLAGS = -c release -Xswiftc -enable-testing
 
@@ -14,3 +14,8 @@ demo: setup
 test:
 	scripts/setup.sh release
 	swift test $(SWIFT_TEST_FLAGS)
+
+# The whole suite under AddressSanitizer, then ThreadSanitizer (.build-address, .build-thread; see
+# docs/reliability.md). Fails on any test failure or sanitizer report, also from child `pipeline` processes.
+sanitize:
+	scripts/sanitize.sh both

@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET=60] [TARGET...]
 #
 # Targets: SafetensorsHeader ConfigDecoder TokenizerLoad TokenizerEncode TaskJSONL EmbeddingsJSONL BlobDecoder
-# (and ManifestDecoder once Fuzz/ManifestDecoder.swift exists).
+# (and ManifestDecoder once Fuzz/ManifestDecoder.swift exists). FUZZ_REUSE=1 keeps instrumented module objects
+# that are newer than their module's sources (the dependencies' sources are not compared).
 # Each library module is compiled once by swiftc (whole module, coverage + ASan instrumented) into .build-fuzz
 # (never the normal .build; Package.swift is untouched); each Fuzz/<Target>.swift entry point is linked against
 # those objects.
@@ -45,9 +46,13 @@ build_module() {  # one whole-module swiftc call per library, instrumented, with
         Score) build_module Store || return 1 ;;
         pipeline) build_module Extract && build_module Score || return 1 ;;
     esac
-    echo "== building $1 (instrumented) ==" >&2
     mkdir -p "$BUILD"
     local sources; mapfile -t sources < <(find "Sources/$1" -name '*.swift' ! -name main.swift | sort)
+    # FUZZ_REUSE=1: keep an object newer than every source of its module (a second run, e.g. one target).
+    if [[ -n ${FUZZ_REUSE:-} && -f $BUILD/$1.o && -z $(find "Sources/$1" -name '*.swift' -newer "$BUILD/$1.o") ]]; then
+        BUILT[$1]=1; return 0
+    fi
+    echo "== building $1 (instrumented) ==" >&2
     swiftc -O -wmo -parse-as-library -enable-testing -module-name "$1" "${SAN[@]}" "${INCLUDES[@]}" \
         -emit-module -emit-module-path "$BUILD/$1.swiftmodule" -emit-object -o "$BUILD/$1.o" "${sources[@]}" \
         2>&1 | grep -v 'warning:' >&2
@@ -58,7 +63,13 @@ build_c() {  # SwiftPM generates CKernels' module map; so do we
     mkdir -p "$BUILD/cmodules"
     printf 'module CKernels {\n    header "%s/Sources/CKernels/include/CKernels.h"\n    export *\n}\n' "$ROOT" \
         > "$BUILD/cmodules/module.modulemap"
-    clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include Sources/CKernels/*.c -o "$BUILD/$1.o"
+    local c objects=()
+    for c in Sources/CKernels/*.c; do  # one object per file, merged into one relocatable object
+        clang -O2 -c -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include "$c" \
+            -o "$BUILD/$1-$(basename "$c" .c).o" || return 1
+        objects+=("$BUILD/$1-$(basename "$c" .c).o")
+    done
+    ld -r -o "$BUILD/$1.o" "${objects[@]}"
 }
 
 link_target() {  # swiftc: entry point + the instrumented objects of the modules it needs.

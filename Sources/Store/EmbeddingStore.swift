@@ -96,6 +96,12 @@ public final class EmbeddingStore {
         if found > Schema.version {
             throw StoreError.newerSchema(path: path, found: found, supported: Schema.version)
         }
+        if !readOnly {
+            // WAL before the schema is created: a writer killed while creating the store must not leave a hot
+            // rollback journal, which read-only openers (`score`, `store verify`) cannot roll back ("attempt to
+            // write a readonly database", SQLite 776). Only after the checks above: never on a foreign database.
+            try db.execute("PRAGMA journal_mode = WAL")
+        }
         if found < Schema.version {
             if readOnly {
                 if found == 0 { throw StoreError.foreignDatabase(path: path, details: "an empty SQLite database") }

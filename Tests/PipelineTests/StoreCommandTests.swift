@@ -100,9 +100,17 @@ import TestSupport
             writer.standardOutput = FileHandle.nullDevice
             writer.standardError = FileHandle.nullDevice
             try writer.run()
-            // The first round must get past creating the store; later ones die at any moment.
-            let delay = round == 0 ? 600_000 : UInt32.random(in: 50_000...500_000, using: &random)
-            usleep(delay)
+            // The first round must get past creating the store (polled: sanitizer builds start slowly); later
+            // ones die at any moment.
+            if round == 0 {
+                var polls = 0
+                while polls < 600, ((try? EmbeddingStore(path: path, readOnly: true).recordCount()) ?? 0) == 0 {
+                    usleep(50_000)
+                    polls += 1
+                }
+            } else {
+                usleep(UInt32.random(in: 50_000...500_000, using: &random))
+            }
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
             #expect(writer.terminationReason == .uncaughtSignal, "the writer ended before it was killed (round \(round))")
