@@ -8,10 +8,12 @@ import TestSupport
 /// extract, a store missing records, and shard stores merged.
 @Suite(.serialized) struct EndToEndTests {
     let folder: URL
+    /// Deletes `folder` when the test's suite value goes away.
+    private let scratch: TemporaryFolder
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        scratch = try TemporaryFolder(prefix: "moee-e2e")
+        folder = scratch.url
     }
 
     /// A copy of the demo manifest with absolute paths, its own store and output.

@@ -15,10 +15,12 @@ import TestSupport
 @Suite(.serialized, .enabled(if: FaultFixture.available, Comment(rawValue: FaultFixture.skipReason)))
 struct FaultTests {
     let folder: URL
+    /// Deletes `folder` when the test's suite value goes away.
+    private let scratch: TemporaryFolder
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-fault-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        scratch = try TemporaryFolder(prefix: "moee-fault")
+        folder = scratch.url
     }
 
     // MARK: SIGKILL at 20+ moments

@@ -6,10 +6,12 @@ import TestSupport
 /// Manifests written to a temporary folder next to links to the committed demo model and tasks.
 @Suite struct ManifestTests {
     let folder: URL
+    /// Deletes `folder` when the test's suite value goes away.
+    private let scratch: TemporaryFolder
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-manifest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        scratch = try TemporaryFolder(prefix: "moee-manifest")
+        folder = scratch.url
     }
 
     var demoModel: String { SharedData.repository("demo/model").path }
