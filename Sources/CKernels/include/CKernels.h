@@ -30,6 +30,10 @@ void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t 
 // A fast non-cryptographic 64-bit checksum (the quantized-weight cache's data check).
 uint64_t ck_checksum64(const void *data, size_t count);
 
+// y (m, n) = x (m, k) · Wᵀ (W row-major (n, k), row strides ldx / ldy) with each output summed in a fixed order,
+// whatever m or the row's place (gemm_rowwise.c): for the products OpenBLAS would send to its small-matrix kernels.
+void ck_sgemm_rowwise(const float *x, size_t ldx, size_t m, size_t k, const float *w, size_t n, float *y, size_t ldy);
+
 // BF16 GEMM (gemm_bf16.c), for CPUs where ck_cpu_has_avx512bf16() is 1.
 // Output columns a packed panel holds: each k pair of a panel is one 64-byte line (16 columns x 2 BF16 weights).
 #define CK_BF16_PANEL 16

@@ -76,19 +76,58 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatr
         return
     }
     if let w = weight.directFloats {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weight.rows), Int32(weight.cols),
-                    1, x, Int32(ldx), w, Int32(weight.cols), 0, y, Int32(ldy))
+        floatProduct(x, ldx: ldx, rows: n, weights: w, weightRows: weight.rows, cols: weight.cols, into: y, ldy: ldy)
         return
     }
-    scratch.reserve(weight.cols)  // run states size it for every matrix; this only guards a new caller
-    let tileRows = max(1, min(weight.rows, scratch.count / weight.cols))
+    // The tiling depends on the weight's shape alone (not on the scratch's current size, which other callers
+    // grow), so a weight row is always multiplied in the same tile by the same kernel, whatever the batch.
+    let tileRows = LinearTiling.rows(cols: weight.cols, of: weight.rows)
+    scratch.reserve(tileRows * weight.cols)
     var start = 0
     while start < weight.rows {
         let count = min(tileRows, weight.rows - start)
         widenInParallel(weight, rows: start, count: count, into: scratch.pointer)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(weight.cols),
-                    1, x, Int32(ldx), scratch.pointer, Int32(weight.cols), 0, y + start, Int32(ldy))
+        floatProduct(x, ldx: ldx, rows: n, weights: scratch.pointer, weightRows: count, cols: weight.cols, into: y + start, ldy: ldy)
         start += count
+    }
+}
+
+/// How float32 weights are widened (or dequantized) for sgemm: tiles of whole rows, at most 16 MiB unless 16
+/// rows need more (`RunState` sizes its tile buffer with the same rule).
+enum LinearTiling {
+    static let floats = 1 << 22
+    static let minimumRows = 16
+
+    static func rows(cols: Int, of total: Int) -> Int { max(1, min(total, max(minimumRows, floats / max(1, cols)))) }
+
+    /// Products whose weights hold at most this many values never go to sgemm (`floatProduct`).
+    static let rowwiseLimit = 1_000_000
+}
+
+/// `y (n, weightRows) = x (n, cols) · Wᵀ` for float32 W: sgemm, except for weights of at most
+/// `LinearTiling.rowwiseLimit` values (routers, shared-expert gates, every weight of a tiny model), which go to
+/// `ck_sgemm_rowwise`: sgemm's rounding of a row depends on n and on the row's place in the call, the rowwise
+/// kernel's does not, so a token's router logits never depend on the other tokens of its batch and a sharded extract
+/// of a small model stores exactly what a whole one stores. The choice depends on the weight's shape only, never on n.
+private func floatProduct(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weights w: UnsafePointer<Float>, weightRows: Int,
+                          cols: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+    guard weightRows * cols <= LinearTiling.rowwiseLimit else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(weightRows), Int32(cols),
+                    1, x, Int32(ldx), w, Int32(cols), 0, y, Int32(ldy))
+        return
+    }
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, n)
+    guard workers > 1, n * weightRows * cols >= 1 << 20 else {
+        ck_sgemm_rowwise(x, ldx, n, cols, w, weightRows, y, ldy)
+        return
+    }
+    struct Operands: @unchecked Sendable { let x: UnsafePointer<Float>; let w: UnsafePointer<Float>; let y: UnsafeMutablePointer<Float> }
+    let operands = Operands(x: x, w: w, y: y)
+    let chunk = (n + workers - 1) / workers
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let first = worker * chunk, count = min(chunk, n - first)
+        guard count > 0 else { return }
+        ck_sgemm_rowwise(operands.x + first * ldx, ldx, count, cols, operands.w, weightRows, operands.y + first * ldy, ldy)
     }
 }
 

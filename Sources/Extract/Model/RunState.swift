@@ -47,7 +47,7 @@ final class RunState {
 
     static func tileFloats(_ spec: ModelSpec) -> Int {
         // 16 MiB: a whole OLMoE-sized projection (2048 x 2048) widens at once, so each is one sgemm of full width.
-        max(1 << 22, 16 * max(spec.hiddenSize, spec.qWidth, maxIntermediate(spec)))
+        max(LinearTiling.floats, LinearTiling.minimumRows * max(spec.hiddenSize, spec.qWidth, maxIntermediate(spec)))
     }
 
     init(spec: ModelSpec) {
