@@ -147,8 +147,8 @@ void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed,
 
 // One panel of quantized rows (codes and scales of the panel's first row; `valid` rows of k weights, laid out as
 // quantize.c writes them) dequantized straight into the packed layout: each weight is scale * code in float32 (exact:
-// an 8-bit scale times a code of at most 8 bits), rounded to BF16 as ck_bf16_pack_panel rounds it, so the panel is
-// bit for bit the packing of ck_dequantize_rows_*'s floats. 32 k values (16 pairs) of a row at a time: one group
+// a scale of at most 15 significant bits times a code of at most 8), rounded to BF16 as ck_bf16_pack_panel rounds
+// it, so the panel is bit for bit the packing of ck_dequantize_rows_*'s floats. 32 k values (16 pairs) of a row at a time: one group
 // slice, rounded in integer arithmetic (the same rule as round_bf16, denormals kept), scattered to the 16 lines.
 static inline AVX512_BF16 __m512i round_pairs(__m512 even, __m512 odd) {
     // Round to nearest even on the bits (finite values: scales and codes are finite), then even k in the low half.
@@ -200,13 +200,14 @@ void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t v
 
 AVX512_BF16
 void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
-    size_t pairs = (k + 1) / 2, groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP / 2;
+    size_t pairs = (k + 1) / 2, groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * (CK_GROUP / 2 + 1);
+    size_t supers = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
     if (valid < CK_BF16_PANEL) memset(panel, 0, pairs * 2 * CK_BF16_PANEL * sizeof *panel);
     const __m512i low = _mm512_set1_epi32(15), eight = _mm512_set1_epi32(8);
     for (size_t j = 0; j < valid; j++) {
         const uint8_t *c = codes + j * stride;
         for (size_t i = 0; i < k; i += 32) {  // one group: 16 bytes, element 2t in byte t's low nibble, 2t+1 high
-            __m512 scale = _mm512_castsi512_ps(_mm512_set1_epi32((int)((uint32_t)scales[j * groups + i / CK_GROUP] << 16)));
+            __m512 scale = _mm512_set1_ps(ck_q4_scale(c, scales + j * supers, groups, i / CK_GROUP));
             __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)(c + i / 2)));
             __m512i ev = _mm512_sub_epi32(_mm512_and_si512(bytes, low), eight);
             __m512i od = _mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight);
@@ -254,13 +255,15 @@ void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t v
 }
 
 void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel) {
-    size_t groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * CK_GROUP / 2;
+    size_t groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * (CK_GROUP / 2 + 1);
+    size_t supers = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
     memset(panel, 0, (k + 1) / 2 * 2 * CK_BF16_PANEL * sizeof *panel);
     for (size_t j = 0; j < valid; j++)
         for (size_t i = 0; i < k; i++) {
             uint8_t byte = codes[j * stride + i / 2];
             int q = ((i & 1) ? (byte >> 4) : (byte & 15)) - 8;
-            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] = round_bf16(bf16_value(scales[j * groups + i / CK_GROUP]) * (float)q);
+            float scale = ck_q4_scale(codes + j * stride, scales + j * supers, groups, i / CK_GROUP);
+            panel[(i / 2) * 2 * CK_BF16_PANEL + 2 * j + (i & 1)] = round_bf16(scale * (float)q);
         }
 }
 

@@ -85,8 +85,8 @@ struct QuantizedBF16Tests {
         for format in [Quantization.int8, .q4] {
             let sgemm = try MoEModel.load(directory: Fixtures.url(name), options: .init(quantize: format, bf16Kernel: false))
             let kernel = try MoEModel.load(directory: Fixtures.url(name), options: .init(quantize: format, bf16Kernel: true))
-            #expect(!sgemm.usesBF16Kernel && sgemm.variant == "\(sgemm.weightDType)+\(format.rawValue)")
-            #expect(kernel.usesBF16Kernel && kernel.variant == "\(kernel.weightDType)+\(format.rawValue)+bf16")
+            #expect(!sgemm.usesBF16Kernel && sgemm.variant == "\(sgemm.weightDType)+\(format.variantName)")
+            #expect(kernel.usesBF16Kernel && kernel.variant == "\(kernel.weightDType)+\(format.variantName)+bf16")
             let reference = try sgemm.forward(inputIDs: ids, attentionMask: mask)
             let output = try kernel.forward(inputIDs: ids, attentionMask: mask)
             let agreement = try ModelAgreement(output, reference, mask: mask, topK: #require(kernel.spec.layers.compactMap(\.moe).first).topK)

@@ -32,7 +32,7 @@ struct QuantizedCacheTests {
         #expect(mapped.weightBytes == written.weightBytes)
         #expect(first.hiddenStates == plain.hiddenStates && second.hiddenStates == plain.hiddenStates)
         #expect(second.routerLogits == plain.routerLogits)
-        // The token embedding is in the file when quantized (q4: int8; format version 2).
+        // The token embedding is in the file when quantized (q4: int8; since format version 2).
         let head = String(decoding: try Data(contentsOf: url).prefix(4096), as: UTF8.self)
         #expect(head.contains(#""name":"embedding""#) == (format.embeddingFormat != .none), "\(head.prefix(300))")
         // No temporary file is left behind.
@@ -46,12 +46,12 @@ struct QuantizedCacheTests {
         let good = try Data(contentsOf: url)
         var flipped = good
         flipped[flipped.count - 100] ^= 0x55
-        var otherVersion = good, versionOne = good
+        var otherVersion = good, versionTwo = good
         otherVersion[8] = 99
-        versionOne[8] = 1  // written before the embedding was quantized: rebuilt
+        versionTwo[8] = 2  // written with a BF16 scale per q4 group: rebuilt
         let cases: [(Data, String)] = [
             (good.prefix(good.count / 2), "truncated"), (flipped, "checksum mismatch"), (Data("nonsense".utf8), "truncated"),
-            (otherVersion, "format version 99"), (versionOne, "format version 1, this build reads 2"), (Data(count: 64), "bad magic"),
+            (otherVersion, "format version 99"), (versionTwo, "format version 2, this build reads 3"), (Data(count: 64), "bad magic"),
         ]
         for (bytes, reason) in cases {
             try bytes.write(to: url)

@@ -146,8 +146,9 @@ import TestSupport
         let cached = (try? FileManager.default.contentsOfDirectory(atPath: qcache.path)) ?? []
         #expect(cached.count == 1 && cached.allSatisfy { $0.hasSuffix("-q4.moeq") }, "\(cached)")
         let models = try store.models()
-        // q4 runs on the BF16 kernel where the CPU has AVX-512 BF16 ("q4+bf16"), on sgemm elsewhere ("q4").
-        let q4Variant = BF16Kernel.appliesByDefault(weightDType: "F32", quantization: .q4) ? "q4+bf16" : "q4"
+        // q4 runs on the BF16 kernel where the CPU has AVX-512 BF16 ("q4k+bf16"), on sgemm elsewhere ("q4k"); the
+        // variant names the format, so records of q4 with BF16 group scales (variant "q4") are never reused.
+        let q4Variant = BF16Kernel.appliesByDefault(weightDType: "F32", quantization: .q4) ? "q4k+bf16" : "q4k"
         #expect(Set(models.map(\.identity.variant)) == ["f32", q4Variant])
         #expect(try store.recordCount() == 2 * plainCount)
         #expect(try run(["score", q4]).status == 0)

@@ -20,10 +20,19 @@ int ck_cpu_has_avx512bf16(void);
 // Weights a quantization group shares one scale with (along a row).
 #define CK_GROUP 32
 #define CK_GROUP_Q8 64
-// Quantize one row of `cols` floats: ceil(cols/64) BF16 scales and ceil(cols/64)*64 int8 codes (q8) or
-// ceil(cols/32) BF16 scales and ceil(cols/32)*16 bytes of 4-bit codes (q4); the last group is zero-padded.
+// q4 groups whose scales share one BF16 super-scale (256 weights).
+#define CK_Q4_SUPER 8
+// Quantize one row of `cols` floats, the last group zero-padded. q8: ceil(cols/64) BF16 scales and ceil(cols/64)*64
+// int8 codes. q4, G = ceil(cols/32) groups: G*16 bytes of 4-bit codes followed by G int8 scale codes in `codes`
+// (G*17 bytes), ceil(G/8) BF16 super-scales in `scales`; group g's scale is scales[g/8] * code g (ck_q4_scale).
 void ck_quantize_row_q8(const float *src, size_t cols, int8_t *codes, uint16_t *scales);
 void ck_quantize_row_q4(const float *src, size_t cols, uint8_t *codes, uint16_t *scales);
+// The scale of group g of one q4 row (its codes and super-scales, `groups` groups): exact in float32 (8 significant
+// bits of BF16 times 7 of the code), so every reader computes the same weights.
+static inline float ck_q4_scale(const uint8_t *codes, const uint16_t *scales, size_t groups, size_t g) {
+    union { uint32_t bits; float value; } super = { (uint32_t)scales[g / CK_Q4_SUPER] << 16 };
+    return super.value * (float)((const int8_t *)(codes + groups * CK_GROUP / 2))[g];
+}
 // Dequantize `rows` rows quantized as above into rows * cols floats.
 void ck_dequantize_rows_q8(const int8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst);
 void ck_dequantize_rows_q4(const uint8_t *codes, const uint16_t *scales, size_t rows, size_t cols, float *dst);

@@ -23,7 +23,7 @@ public enum BF16Kernel {
         supported && allowedByEnvironment && (weightDType == TensorDType.bf16.rawValue || quantization != .none)
     }
 
-    /// The suffix the model's variant carries when the kernel computes it ("BF16+bf16", "BF16+q4+bf16").
+    /// The suffix the model's variant carries when the kernel computes it ("BF16+bf16", "BF16+q4k+bf16").
     public static let variantSuffix = "bf16"
 }
 
@@ -201,7 +201,7 @@ extension QuantizedMatrix {
     /// ceil(cols/2) * 32 values): bit for bit `ck_bf16_pack_panel` of the dequantized floats.
     func packPanel(_ p: Int, into panel: UnsafeMutablePointer<UInt16>) {
         let first = p * Int(CK_BF16_PANEL), valid = min(Int(CK_BF16_PANEL), rows - first)
-        let code = codes + first * codeBytesPerRow, scale = scales + first * groups
+        let code = codes + first * codeBytesPerRow, scale = scales + first * scalesPerRow
         if format == .int8 {
             ck_bf16_pack_panel_q8(code.assumingMemoryBound(to: Int8.self), scale, valid, cols, panel)
         } else {

@@ -2,13 +2,22 @@ import CKernels
 import Foundation
 
 /// Weight quantization applied at load: symmetric per-group int8 or 4-bit (`q4`), groups of 64 (int8) or 32 (q4)
-/// weights along a row sharing one BF16 scale (see `Sources/CKernels/quantize.c`). Resident bytes per weight:
-/// 1.03125 (int8), 0.5625 (q4), against 2 for BF16. The format applies to the MLPs; attention gets `attentionFormat`.
+/// weights along a row sharing one scale (see `Sources/CKernels/quantize.c`): a BF16 scale (int8), an 8-bit code
+/// times a BF16 super-scale per 8 groups (q4). Resident bytes per weight: 1.03125 (int8), 0.5390625 (q4), against 2
+/// for BF16. The format applies to the MLPs; attention gets `attentionFormat`. q4 had a BF16 scale per group (0.5625
+/// B/weight) until the 4-layer benchmark model had to fit in 0.3x of its BF16 bytes with the whole embedding counted
+/// (docs/performance.md, "Resident weight bytes").
 public enum Quantization: String, Sendable, Codable, CaseIterable {
     case none, int8, q4
 
     /// Weights sharing one scale along a row.
     public var groupSize: Int { self == .int8 ? Int(CK_GROUP_Q8) : Int(CK_GROUP) }
+
+    /// The format's name in the model's variant (`MoEModel.variant`, the store's model variant): "q4k" for q4 (8-bit
+    /// group scales under a super-scale, as llama.cpp's K-quants), since the store keys records by the checkpoint's
+    /// fingerprint and the variant only, and records computed with BF16 group scales (variant "q4") are other numbers
+    /// that must not be reused as these. Manifests and `--quantize` still say "q4".
+    public var variantName: String { self == .q4 ? "q4k" : rawValue }
 
     /// The format of the attention projections under this one: int8 under both (under q4 a step more precise than
     /// the MLPs, as llama.cpp's mixes keep some tensors at higher precision; see `ModelWeights.quantized`).
@@ -27,21 +36,25 @@ final class QuantizedMatrix: @unchecked Sendable {
     let format: Quantization
     let rows: Int
     let cols: Int
-    let groups: Int
+    /// BF16 values in `scales` per row: one per group (int8), one per CK_Q4_SUPER groups (q4).
+    let scalesPerRow: Int
     let codeBytesPerRow: Int
     let codes: UnsafeRawPointer
     let scales: UnsafePointer<UInt16>
     /// nil: `codes` and `scales` were allocated here and are freed with it.
     private let storage: AnyObject?
 
-    var byteCount: Int { rows * (codeBytesPerRow + groups * 2) }
+    var byteCount: Int { rows * (codeBytesPerRow + scalesPerRow * 2) }
     var codeBytes: Int { rows * codeBytesPerRow }
-    var scaleBytes: Int { rows * groups * 2 }
+    var scaleBytes: Int { rows * scalesPerRow * 2 }
 
-    /// Code bytes per row and groups per row of a (rows, cols) matrix in `format`.
-    static func layout(cols: Int, format: Quantization) -> (codeBytesPerRow: Int, groups: Int) {
+    /// Code bytes and BF16 scales per row of a (rows, cols) matrix in `format`, as quantize.c lays them out (q4: the
+    /// 4-bit codes then one int8 scale code per group in the code bytes).
+    static func layout(cols: Int, format: Quantization) -> (codeBytesPerRow: Int, scalesPerRow: Int) {
         let group = format.groupSize, groups = (cols + group - 1) / group
-        return (format == .int8 ? groups * group : groups * group / 2, groups)
+        if format == .int8 { return (groups * group, groups) }
+        let perScale = Int(CK_Q4_SUPER)
+        return (groups * (group / 2 + 1), (groups + perScale - 1) / perScale)
     }
 
     /// Codes and scales laid out as `layout` says, owned by `storage` (a mapped cache file).
@@ -49,7 +62,7 @@ final class QuantizedMatrix: @unchecked Sendable {
         self.format = format
         self.rows = rows
         self.cols = cols
-        (codeBytesPerRow, groups) = Self.layout(cols: cols, format: format)
+        (codeBytesPerRow, scalesPerRow) = Self.layout(cols: cols, format: format)
         self.codes = codes
         self.scales = scales
         self.storage = storage
@@ -62,9 +75,9 @@ final class QuantizedMatrix: @unchecked Sendable {
         rows = source.rows
         cols = source.cols
         storage = nil
-        (codeBytesPerRow, groups) = Self.layout(cols: cols, format: format)
+        (codeBytesPerRow, scalesPerRow) = Self.layout(cols: cols, format: format)
         let codes = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * codeBytesPerRow), alignment: 64)
-        let scales = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
+        let scales = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * scalesPerRow))
         let tileRows = max(1, min(rows, (1 << 20) / max(1, cols)))
         scratch.reserve(tileRows * cols)
         var start = 0
@@ -73,7 +86,7 @@ final class QuantizedMatrix: @unchecked Sendable {
             source.widenRows(start, count: count, into: scratch.pointer)
             for r in start..<(start + count) {
                 let row = scratch.pointer + (r - start) * cols
-                let code = codes + r * codeBytesPerRow, scale = scales + r * groups
+                let code = codes + r * codeBytesPerRow, scale = scales + r * scalesPerRow
                 if format == .int8 {
                     ck_quantize_row_q8(row, cols, code.assumingMemoryBound(to: Int8.self), scale)
                 } else {
@@ -94,7 +107,7 @@ final class QuantizedMatrix: @unchecked Sendable {
     }
 
     func dequantize(rows start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
-        let code = codes + start * codeBytesPerRow, scale = scales + start * groups
+        let code = codes + start * codeBytesPerRow, scale = scales + start * scalesPerRow
         if format == .int8 {
             ck_dequantize_rows_q8(code.assumingMemoryBound(to: Int8.self), scale, count, cols, destination)
         } else {
@@ -137,8 +150,8 @@ public struct QuantizedSize: Sendable, Equatable {
         let h = spec.hiddenSize
         func matrix(_ rows: Int, _ cols: Int, _ f: Quantization) -> Int {
             guard f != .none else { return rows * cols * 2 }
-            let (codes, groups) = QuantizedMatrix.layout(cols: cols, format: f)
-            return rows * (codes + groups * 2)
+            let (codes, scales) = QuantizedMatrix.layout(cols: cols, format: f)
+            return rows * (codes + scales * 2)
         }
         func mlp(_ intermediate: Int) -> Int { 2 * matrix(intermediate, h, format) + matrix(h, intermediate, format) }
         embeddingBytes = matrix(spec.vocabSize, h, format.embeddingFormat)

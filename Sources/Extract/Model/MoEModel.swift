@@ -27,11 +27,11 @@ public final class MoEModel: @unchecked Sendable {
     public static func dominantDType(_ bytesByDType: [String: Int]) -> String {
         bytesByDType.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
     }
-    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4"), plus
-    /// "+bf16" when the BF16 kernel computes it ("BF16+bf16", "BF16+q4+bf16": activations rounded to BF16, float32
+    /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4k"), plus
+    /// "+bf16" when the BF16 kernel computes it ("BF16+bf16", "BF16+q4k+bf16": activations rounded to BF16, float32
     /// accumulation).
     public var variant: String {
-        let base = quantization == .none ? weightDType : "\(weightDType)+\(quantization.rawValue)"
+        let base = quantization == .none ? weightDType : "\(weightDType)+\(quantization.variantName)"
         return usesBF16Kernel ? "\(base)+\(BF16Kernel.variantSuffix)" : base
     }
     public let quantization: Quantization

@@ -25,7 +25,8 @@ import Glibc
 /// `MoEModel.quantizedCacheStatus` says why (`pipeline` prints it as a warning naming the file).
 public enum QuantizedCache {
     /// 2: the token embedding is in the file (int8); version-1 files (no embedding) are rebuilt.
-    public static let version = 2
+    /// 3: q4 group scales are int8 codes under a BF16 super-scale per 8 groups (version 2: a BF16 scale per group).
+    public static let version = 3
     static let magic = Array("MOEQUANT".utf8)
     static let prefixBytes = 32
 
@@ -92,8 +93,8 @@ public enum QuantizedCache {
             guard let want = expected[t.name], want.rows == t.rows, want.cols == t.cols, want.format == t.format, t.format != .none else {
                 throw bad("tensor \(t.name) (\(t.format.rawValue) \(t.rows)x\(t.cols)) is not what the model quantizes")
             }
-            let (codeBytesPerRow, groups) = QuantizedMatrix.layout(cols: t.cols, format: t.format)
-            let codeEnd = t.codes + t.rows * codeBytesPerRow, scaleEnd = t.scales + t.rows * groups * 2
+            let (codeBytesPerRow, scalesPerRow) = QuantizedMatrix.layout(cols: t.cols, format: t.format)
+            let codeEnd = t.codes + t.rows * codeBytesPerRow, scaleEnd = t.scales + t.rows * scalesPerRow * 2
             guard t.codes >= 0, t.scales >= 0, t.codes % 64 == 0, t.scales % 64 == 0, codeEnd <= header.dataBytes, scaleEnd <= header.dataBytes
             else { throw bad("tensor \(t.name): blocks outside the data area") }
             matrices[t.name] = QuantizedMatrix(format: t.format, rows: t.rows, cols: t.cols, codes: base + dataStart + t.codes,

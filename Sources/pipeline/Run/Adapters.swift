@@ -31,16 +31,18 @@ struct RealBackends: BackendFactory {
 }
 
 extension Manifest.Quantization {
-    /// The model's variant in the cache key: the quantization ("f32" = none, "int8", "q4"), or when the BF16 kernel
-    /// computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint, or any quantized
-    /// model) "bf16", "int8+bf16", "q4+bf16".
+    /// The model's variant in the cache key: the quantization ("f32" = none, "int8", "q4k": `Quantization.variantName`),
+    /// or when the BF16 kernel computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint,
+    /// or any quantized model) "bf16", "int8+bf16", "q4k+bf16".
     func variant(bf16Kernel: Bool) -> String {
         let suffix = BF16Kernel.variantSuffix
+        let name: String
         switch self {
         case .none: return bf16Kernel ? suffix : "f32"
-        case .int8: return bf16Kernel ? "int8+\(suffix)" : "int8"
-        case .q4: return bf16Kernel ? "q4+\(suffix)" : "q4"
+        case .int8: name = Extract.Quantization.int8.variantName
+        case .q4: name = Extract.Quantization.q4.variantName
         }
+        return bf16Kernel ? "\(name)+\(suffix)" : name
     }
 }
 
