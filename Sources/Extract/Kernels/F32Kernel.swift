@@ -5,8 +5,8 @@ import Foundation
 /// of floats (`PackedMatrix`, element `.f32`), x read in place, products accumulated in float32 by `vfmadd231ps`.
 /// It computes what sgemm computes, only summing in another order, so a model on it keeps its variant ("F32"; the
 /// cache key's "f32"): unlike the BF16 kernel it rounds nothing. Used by default for unquantized F32 checkpoints on
-/// CPUs with AVX-512F, where OpenBLAS 0.3.21's sgemm reaches about half its rate at M = 512 and a tenth at M = 8
-/// (docs/performance.md "F32 kernel"); `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped weights, as before).
+/// CPUs with AVX-512F, where it measured ~2x OpenBLAS 0.3.21's sgemm at M = 128-512 and 4-6x at M = 8 (N = K = 2048,
+/// docs/performance.md "F32 kernel"); `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped weights, as before).
 public enum F32Kernel {
     /// The CPU and OS support AVX-512F.
     public static let supported = ck_cpu_has_avx512f() != 0
