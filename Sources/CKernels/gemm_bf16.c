@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "gemm_tiles.h"
 #include <string.h>
 
 // y (m, n) = x (m, k) · Wᵀ in BF16 with float32 accumulation, on AVX-512 BF16 (`vdpbf16ps`).
@@ -79,7 +80,7 @@ void ck_bf16_round_rows(const float *x, size_t ldx, size_t m, size_t k, uint16_t
 }
 
 // MR rows x NR panels over all k pairs; `valid` = columns of the last panel that exist (1..16).
-// Inlined with constant mr/nr at each call site of `block`, so the loops unroll and acc stays in registers.
+// Inlined with constant mr/nr at each call site of CK_FOR_EACH_TILE, so the loops unroll and acc stays in registers.
 static inline __attribute__((always_inline)) AVX512_BF16
 void micro(int mr, int nr, const uint32_t *a, size_t lda, const uint16_t *b, size_t panelStride, size_t pairs,
            float *y, size_t ldy, size_t valid) {
@@ -98,33 +99,7 @@ void micro(int mr, int nr, const uint32_t *a, size_t lda, const uint16_t *b, siz
             if (nr > 2) acc[r][2] = _mm512_dpbf16_ps(acc[r][2], v, w2);
         }
     }
-    __mmask16 last = valid >= 16 ? 0xffff : (__mmask16)((1u << valid) - 1);
-    for (int r = 0; r < mr; r++)
-        for (int c = 0; c < nr; c++) {
-            float *out = y + r * ldy + 16 * c;
-            if (c == nr - 1) _mm512_mask_storeu_ps(out, last, acc[r][c]);
-            else _mm512_storeu_ps(out, acc[r][c]);
-        }
-}
-
-#define MICRO_ROWS(NR)                                                                                      \
-    switch (mr) {                                                                                           \
-    case 8: micro(8, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 7: micro(7, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 6: micro(6, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 5: micro(5, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 4: micro(4, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 3: micro(3, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    case 2: micro(2, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                              \
-    default: micro(1, NR, a, lda, b, panelStride, pairs, y, ldy, valid); break;                             \
-    }
-
-static AVX512_BF16
-void block(int mr, int nr, const uint32_t *a, size_t lda, const uint16_t *b, size_t panelStride, size_t pairs,
-           float *y, size_t ldy, size_t valid) {
-    if (nr == 3) { MICRO_ROWS(3) }
-    else if (nr == 2) { MICRO_ROWS(2) }
-    else { MICRO_ROWS(1) }
+    CK_STORE_TILE(acc, mr, nr, y, ldy, valid);
 }
 
 AVX512_BF16
@@ -132,16 +107,8 @@ void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed,
                   size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
     size_t pairs = (k + 1) / 2, panelStride = pairs * 2 * CK_BF16_PANEL;
     const uint32_t *a = (const uint32_t *)x;
-    for (size_t p = panelBegin; p < panelEnd; p += 3) {
-        int nr = (int)(panelEnd - p < 3 ? panelEnd - p : 3);
-        size_t lastColumn = (p + (size_t)nr - 1) * CK_BF16_PANEL;
-        size_t valid = n - lastColumn < CK_BF16_PANEL ? n - lastColumn : CK_BF16_PANEL;
-        const uint16_t *b = packed + p * panelStride;
-        for (size_t r = 0; r < m; r += 8) {
-            int mr = (int)(m - r < 8 ? m - r : 8);
-            block(mr, nr, a + r * pairs, pairs, b, panelStride, pairs, y + r * ldy + p * CK_BF16_PANEL, ldy, valid);
-        }
-    }
+    CK_FOR_EACH_TILE(m, n, panelBegin, panelEnd, micro,
+                     a + r * pairs, pairs, packed + p * panelStride, panelStride, pairs, y + r * ldy + p * CK_BF16_PANEL, ldy, valid)
 }
 
 

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 @testable import Extract
 
-/// The AVX-512 BF16 kernel (`gemm_bf16.c` through `PackedBF16Matrix`): exact against a float64 reference of the
+/// The AVX-512 BF16 kernel (`gemm_bf16.c` through `PackedMatrix`): exact against a float64 reference of the
 /// same BF16-rounded inputs (up to summation order), and a forward pass on it tracking float32 on every fixture.
 @Suite(.enabled(if: BF16Kernel.supported, "this CPU has no AVX-512 BF16: the BF16 kernel is not used here"))
 struct BF16KernelTests {
@@ -30,26 +30,9 @@ struct BF16KernelTests {
         let matrix = WeightMatrix(rows: n, cols: k, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
             .packedBF16(scratch: FloatBuffer(count: 1))
         #expect(matrix.packed != nil)
-        let y = FloatBuffer(count: m * ldy)
-        y.pointer.update(repeating: .nan, count: m * ldy)
-        x.withUnsafeBufferPointer { xs in
-            guard let base = xs.baseAddress else { return }
-            linear(base, ldx: ldx, rows: m, weight: matrix, into: y.pointer, ldy: ldy, scratch: FloatBuffer(count: 1))
-        }
-        let xr = Self.roundedToBF16(x), wr = Self.roundedToBF16(w)
-        var worst = 0.0
-        for r in 0..<m {
-            for c in 0..<n {
-                var exact = 0.0, magnitude = 0.0
-                for i in 0..<k {
-                    exact += Double(xr[r * ldx + i]) * Double(wr[c * k + i])
-                    magnitude += abs(Double(xr[r * ldx + i]) * Double(wr[c * k + i]))
-                }
-                // float32 accumulation in another order: a few ulps of the sum of magnitudes.
-                worst = max(worst, abs(Double(y.pointer[r * ldy + c]) - exact) / max(magnitude, 1e-30))
-            }
-            for c in n..<ldy { #expect(y.pointer[r * ldy + c].isNaN, "column \(c) past n written") }
-        }
+        let worst = KernelCheck.worstRelativeError(matrix, x: x, ldx: ldx, rows: m, ldy: ldy,
+                                                   exactX: Self.roundedToBF16(x), exactW: Self.roundedToBF16(w))
+        // float32 accumulation in another order: a few ulps of the sum of magnitudes.
         #expect(worst <= 4e-6 * Double(max(1, k).bitWidth - max(1, k).leadingZeroBitCount), "\(m)x\(n)x\(k): \(worst)")
     }
 
@@ -65,20 +48,7 @@ struct BF16KernelTests {
             return WeightMatrix(rows: rows, cols: k, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
                 .packedBF16(scratch: FloatBuffer(count: 1))
         }
-        let fused = rowCounts.map { FloatBuffer(count: m * $0) }, separate = rowCounts.map { FloatBuffer(count: m * $0) }
-        x.withUnsafeBufferPointer { xs in
-            guard let base = xs.baseAddress else { return }
-            let outputs = (0..<3).map { (weight: matrices[$0], y: fused[$0].pointer, ldy: rowCounts[$0]) }
-            linear(base, ldx: k, rows: m, outputs: outputs, scratch: FloatBuffer(count: 1))
-            for j in 0..<3 {
-                linear(base, ldx: k, rows: m, weight: matrices[j], into: separate[j].pointer, ldy: rowCounts[j], scratch: FloatBuffer(count: 1))
-            }
-        }
-        for j in 0..<3 {
-            let count = m * rowCounts[j]
-            #expect(Array(UnsafeBufferPointer(start: fused[j].pointer, count: count)) ==
-                    Array(UnsafeBufferPointer(start: separate[j].pointer, count: count)), "product \(j)")
-        }
+        KernelCheck.expectFusedEqualsSeparate(matrices, x: x, rows: m)
     }
 
     /// BF16 weights are packed by copying (from any byte alignment, as safetensors may place them), float32 ones by
@@ -101,7 +71,7 @@ struct BF16KernelTests {
         guard let a = fromBF16.packed, let b = fromF32.packed else { Issue.record("not packed"); return }
         let elements = a.byteCount / 2
         #expect(a.byteCount == b.byteCount)
-        #expect(Array(UnsafeBufferPointer(start: a.data, count: elements)) == Array(UnsafeBufferPointer(start: b.data, count: elements)))
+        #expect(Array(UnsafeBufferPointer(start: a.bf16Panels, count: elements)) == Array(UnsafeBufferPointer(start: b.bf16Panels, count: elements)))
     }
 
     @Test func roundingMatchesTheScalarRule() {
@@ -124,7 +94,7 @@ struct BF16KernelTests {
         let ids = try Fixtures.matrix(expected, "input_ids")
         let mask = try Fixtures.matrix(expected, "attention_mask")
         let float32 = try MoEModel.load(directory: Fixtures.url(name))
-        #expect(!float32.usesBF16Kernel, "an F32 checkpoint stays on sgemm by default")
+        #expect(!float32.usesBF16Kernel, "an F32 checkpoint stays off the BF16 kernel by default")
         let reference = try float32.forward(inputIDs: ids, attentionMask: mask)
         let model = try MoEModel.load(directory: Fixtures.url(name), options: .init(bf16Kernel: true))
         #expect(model.usesBF16Kernel && model.variant == "\(model.weightDType)+bf16")
@@ -177,6 +147,56 @@ struct ModelAgreement {
         var dot = 0.0, na = 0.0, nb = 0.0
         for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
         return na == 0 && nb == 0 ? 1 : dot / max(1e-30, (na * nb).squareRoot())
+    }
+}
+
+/// What the kernel tests (BF16, F32) check alike.
+enum KernelCheck {
+    /// `linear` with `matrix` (n = matrix.rows, k = matrix.cols) on strided x and y: the worst error of y against
+    /// float64 sums of exactX · exactWᵀ (the values the kernel multiplies), relative to the sum of magnitudes; an
+    /// issue for any column of y past n that was written.
+    static func worstRelativeError(_ matrix: WeightMatrix, x: [Float], ldx: Int, rows m: Int, ldy: Int,
+                                   exactX: [Float], exactW: [Float]) -> Double {
+        let n = matrix.rows, k = matrix.cols
+        let y = FloatBuffer(count: m * ldy)
+        y.pointer.update(repeating: .nan, count: m * ldy)
+        x.withUnsafeBufferPointer { xs in
+            guard let base = xs.baseAddress else { return }
+            linear(base, ldx: ldx, rows: m, weight: matrix, into: y.pointer, ldy: ldy, scratch: FloatBuffer(count: 1))
+        }
+        var worst = 0.0
+        for r in 0..<m {
+            for c in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<k {
+                    exact += Double(exactX[r * ldx + i]) * Double(exactW[c * k + i])
+                    magnitude += abs(Double(exactX[r * ldx + i]) * Double(exactW[c * k + i]))
+                }
+                worst = max(worst, abs(Double(y.pointer[r * ldy + c]) - exact) / max(magnitude, 1e-30))
+            }
+            for c in n..<ldy { #expect(y.pointer[r * ldy + c].isNaN, "column \(c) past n written") }
+        }
+        return worst
+    }
+
+    /// q/k/v- or gate/up-style fused products (runs of every matrix shared by the cores) give exactly what one
+    /// product at a time gives.
+    static func expectFusedEqualsSeparate(_ matrices: [WeightMatrix], x: [Float], rows m: Int) {
+        guard let k = matrices.first?.cols else { return }
+        let fused = matrices.map { FloatBuffer(count: m * $0.rows) }, separate = matrices.map { FloatBuffer(count: m * $0.rows) }
+        x.withUnsafeBufferPointer { xs in
+            guard let base = xs.baseAddress else { return }
+            let outputs = matrices.indices.map { (weight: matrices[$0], y: fused[$0].pointer, ldy: matrices[$0].rows) }
+            linear(base, ldx: k, rows: m, outputs: outputs, scratch: FloatBuffer(count: 1))
+            for (j, matrix) in matrices.enumerated() {
+                linear(base, ldx: k, rows: m, weight: matrix, into: separate[j].pointer, ldy: matrix.rows, scratch: FloatBuffer(count: 1))
+            }
+        }
+        for j in matrices.indices {
+            let count = m * matrices[j].rows
+            #expect(Array(UnsafeBufferPointer(start: fused[j].pointer, count: count)) ==
+                    Array(UnsafeBufferPointer(start: separate[j].pointer, count: count)), "product \(j)")
+        }
     }
 }
 

@@ -11,11 +11,28 @@ struct BatchInvarianceTests {
     /// computed in one call, for weights up to `LinearTiling.rowwiseLimit` values (routers, shared-expert gates,
     /// tiny models: `ck_sgemm_rowwise`), float32 and widened from BF16. (Larger weights on sgemm are not
     /// row-invariant, as measured with OpenBLAS 0.3.21: rows of a 1040 x 1024 product change in the last bits with
-    /// the call's row count; the packed kernels' own tests cover the large shapes.)
+    /// the call's row count; the packed kernels take those, below.)
     @Test(arguments: [(64, 2048, TensorDType.f32), (1, 2048, .f32), (48, 64, .f32), (64, 2048, .bf16), (488, 2048, .bf16),
                       (7, 33, .f32)])
     func rowsDoNotDependOnTheirBatch(_ shape: (rows: Int, cols: Int, dtype: TensorDType)) {
-        let (rows, cols, dtype) = shape
+        Self.checkRows(rows: shape.rows, cols: shape.cols, dtype: shape.dtype, packing: nil)
+    }
+
+    /// The same for large weights on the packed kernels (F32 on AVX-512F, BF16 on AVX-512 BF16), which take the
+    /// projections sgemm would not multiply row-invariantly.
+    @Test(.enabled(if: F32Kernel.supported, "this CPU has no AVX-512F: the F32 kernel is not used here"))
+    func f32KernelRowsDoNotDependOnTheirBatch() {
+        Self.checkRows(rows: 1040, cols: 1024, dtype: .f32, packing: .f32)
+        Self.checkRows(rows: 50, cols: 67, dtype: .f32, packing: .f32)
+    }
+
+    @Test(.enabled(if: BF16Kernel.supported, "this CPU has no AVX-512 BF16: the BF16 kernel is not used here"))
+    func bf16KernelRowsDoNotDependOnTheirBatch() {
+        Self.checkRows(rows: 1040, cols: 1024, dtype: .bf16, packing: .bf16)
+        Self.checkRows(rows: 50, cols: 67, dtype: .f32, packing: .bf16)
+    }
+
+    static func checkRows(rows: Int, cols: Int, dtype: TensorDType, packing: PackedMatrix.Element?) {
         var generator = SplitMix(seed: UInt64(rows * 7 + cols))
         let batch = 37
         let x = (0..<(batch * cols)).map { _ in generator.nextFloat() }
@@ -27,7 +44,8 @@ struct BatchInvarianceTests {
         } else {
             storage.pointer.update(from: values, count: values.count)
         }
-        let weight = WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: UnsafeRawPointer(storage.pointer), owner: storage)
+        let plain = WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: UnsafeRawPointer(storage.pointer), owner: storage)
+        let weight = packing.map { plain.packedForKernel($0, scratch: FloatBuffer(count: 1)) } ?? plain
         func product(_ first: Int, _ count: Int) -> [Float] {
             let y = FloatBuffer(count: count * rows)
             x.withUnsafeBufferPointer { xs in
@@ -40,7 +58,7 @@ struct BatchInvarianceTests {
         for (first, count) in [(0, 1), (5, 1), (36, 1), (3, 7), (10, 20), (1, 36)] {
             let part = product(first, count)
             #expect(part == Array(whole[(first * rows)..<((first + count) * rows)]),
-                    "\(rows)x\(cols) \(dtype): rows \(first)..<\(first + count) differ from the same rows in a batch of \(batch)")
+                    "\(rows)x\(cols) \(dtype) \(packing.map { "packed \($0)" } ?? "unpacked"): rows \(first)..<\(first + count) differ from the same rows in a batch of \(batch)")
         }
     }
 

@@ -4,12 +4,15 @@ import TestSupport
 @testable import Extract
 
 /// Every reference fixture through the native forward pass: SPEC §2's accuracy bar per layer, identical top-k
-/// experts per valid token, and padded vs unpadded agreement.
+/// experts per valid token, and padded vs unpadded agreement. The fixtures are F32 checkpoints, so on a CPU with
+/// AVX-512F the default path is the F32 kernel (`F32Kernel`); the padded batch also runs with it off (sgemm).
 @Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
 struct FixtureForwardTests {
-    @Test(arguments: Fixtures.names)
-    func paddedBatchMatchesReference(_ name: String) throws {
-        let model = try MoEModel.load(directory: Fixtures.url(name))
+    /// `f32Kernel`: nil = the default path, false = sgemm.
+    @Test(arguments: Fixtures.names, [nil, false] as [Bool?])
+    func paddedBatchMatchesReference(_ name: String, _ f32Kernel: Bool?) throws {
+        let model = try MoEModel.load(directory: Fixtures.url(name), options: .init(f32Kernel: f32Kernel))
+        #expect(model.usesF32Kernel == (f32Kernel ?? F32Kernel.appliesByDefault(weightDType: model.weightDType, quantization: .none)))
         let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
         let ids = try Fixtures.matrix(expected, "input_ids")
         let mask = try Fixtures.matrix(expected, "attention_mask")
@@ -46,7 +49,7 @@ struct FixtureForwardTests {
             #expect(Fixtures.withinBar(worst), "\(name) router_logits[\(index)]: max delta \(worst.delta), max |ref| \(worst.scale)")
             report.append("rl[\(index)] \(worst.delta)")
         }
-        print("FIXTURE \(name): " + report.joined(separator: "  "))
+        print("FIXTURE \(name) (\(model.usesF32Kernel ? "F32 kernel" : "sgemm")): " + report.joined(separator: "  "))
     }
 
     @Test(arguments: Fixtures.names)

@@ -63,4 +63,17 @@ void ck_gemm_bf16(const uint16_t *x, size_t m, size_t k, const uint16_t *packed,
 void ck_bf16_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel);
 void ck_bf16_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, uint16_t *panel);
 
+// Float32 GEMM (gemm_f32.c), for CPUs where ck_cpu_has_avx512f() is 1 (elsewhere a scalar loop, for tests).
+// Output columns a packed panel holds: each k index of a panel is one 64-byte line of 16 columns' weights.
+#define CK_F32_PANEL 16
+// Both kernels' runs are handed out by the same code (PackedMatrix.multiply), in panels of one width.
+_Static_assert(CK_F32_PANEL == CK_BF16_PANEL, "the F32 and BF16 kernels share their panel width");
+// Packs `valid` (<= 16) rows of W (row j at rows + j * k, float32) as one panel of k lines of 16 floats; missing
+// rows are zero. `panel` is 64-byte aligned, k * 16 floats.
+void ck_f32_pack_panel(const float *rows, size_t valid, size_t k, float *panel);
+// y[:, 16 * panelBegin ..< min(n, 16 * panelEnd)] = x · Wᵀ: x of m rows (row stride ldx floats, read in place), W
+// packed as ceil(n/16) panels in a row (64-byte aligned), y of row stride ldy. Other columns of y are untouched.
+void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                 size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+
 #endif

@@ -5,16 +5,13 @@ import Foundation
 /// BF16 pairs, activations rounded to BF16 per call, products accumulated in float32 (`vdpbf16ps`), as
 /// transformers computes a bf16 model. Used by default for BF16 checkpoints (without quantization) on CPUs with
 /// AVX-512 BF16, and for every quantized model there; `MOEE_BF16_KERNEL=0` turns it off (weights are then widened
-/// or dequantized to float32 for sgemm, as before).
+/// or dequantized to float32 for sgemm, as before). Its float32 sibling for F32 checkpoints is `F32Kernel`.
 public enum BF16Kernel {
     /// The CPU and OS support AVX-512 BF16.
     public static let supported = ck_cpu_has_avx512bf16() != 0
 
     /// `MOEE_BF16_KERNEL=0` (or `false`/`off`/`no`) opts out.
-    public static var allowedByEnvironment: Bool {
-        guard let value = ProcessInfo.processInfo.environment["MOEE_BF16_KERNEL"]?.lowercased() else { return true }
-        return !["0", "false", "off", "no"].contains(value)
-    }
+    public static var allowedByEnvironment: Bool { kernelAllowed(byEnvironment: "MOEE_BF16_KERNEL") }
 
     /// Whether a model with this dominant weight dtype ("BF16", "F32", ...) and quantization runs on the kernel
     /// by default: BF16 checkpoints, and every quantized model (its runs of panels dequantized to BF16 just before
@@ -27,34 +24,71 @@ public enum BF16Kernel {
     public static let variantSuffix = "bf16"
 }
 
-/// One (rows, cols) weight matrix packed for `ck_gemm_bf16`, in owned 64-byte-aligned memory.
-final class PackedBF16Matrix: @unchecked Sendable {
+/// Whether the opt-out `variable` of a kernel leaves it on: unset, or anything but `0`/`false`/`off`/`no`.
+func kernelAllowed(byEnvironment variable: String) -> Bool {
+    guard let value = ProcessInfo.processInfo.environment[variable]?.lowercased() else { return true }
+    return !["0", "false", "off", "no"].contains(value)
+}
+
+/// One (rows, cols) weight matrix packed at load for a panel kernel, in owned 64-byte-aligned memory: for
+/// `ck_gemm_bf16` (`.bf16`: ceil(cols/2) lines of 16 columns' BF16 pairs per panel) or `ck_gemm_f32` (`.f32`: cols
+/// lines of 16 columns' floats per panel, `F32Kernel`). Both kernels take the same 16-column panels and 3-panel runs,
+/// so `multiply` hands out the runs of either.
+final class PackedMatrix: @unchecked Sendable {
+    enum Element: Sendable { case bf16, f32 }
+
+    /// Output columns of one panel (CK_BF16_PANEL = CK_F32_PANEL, checked in CKernels.h).
+    static let panelWidth = Int(CK_BF16_PANEL)
+
+    let element: Element
     let rows: Int
     let cols: Int
     let panels: Int
-    let data: UnsafeMutablePointer<UInt16>
-    private var panelElements: Int { (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL) }
-    var byteCount: Int { panels * panelElements * 2 }
+    private let data: UnsafeMutableRawPointer
+    var byteCount: Int { panels * Self.panelBytes(element, cols: cols) }
+    var bf16Panels: UnsafeMutablePointer<UInt16> { data.assumingMemoryBound(to: UInt16.self) }
+    var f32Panels: UnsafeMutablePointer<Float> { data.assumingMemoryBound(to: Float.self) }
 
-    /// Packs `source` (BF16 copied as is; other dtypes widened and rounded to BF16), one panel of rows at a time.
-    init(packing source: WeightMatrix, scratch: FloatBuffer) {
+    static func panelBytes(_ element: Element, cols: Int) -> Int {
+        switch element {
+        case .bf16: (cols + 1) / 2 * 2 * panelWidth * 2
+        case .f32: cols * panelWidth * 4
+        }
+    }
+
+    /// Packs `source` one panel of rows at a time. For `.bf16`, BF16 rows are copied as they are and other dtypes
+    /// widened and rounded to BF16; for `.f32`, aligned float32 rows are read in place and other dtypes widened.
+    init(packing source: WeightMatrix, element: Element, scratch: FloatBuffer) {
+        self.element = element
         rows = source.rows
         cols = source.cols
-        let width = Int(CK_BF16_PANEL)
+        let width = Self.panelWidth, panelBytes = Self.panelBytes(element, cols: cols)
         panels = (rows + width - 1) / width
-        let elements = max(1, panels * ((cols + 1) / 2) * 2 * width)  // = panels * panelElements
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: elements * 2, alignment: 64)
-        data = raw.bindMemory(to: UInt16.self, capacity: elements)
-        let bf16 = source.dtype == .bf16 && source.quantized == nil
-        if !bf16 { scratch.reserve(width * cols) }
+        data = UnsafeMutableRawPointer.allocate(byteCount: max(64, panels * panelBytes), alignment: 64)
+        switch element {
+        case .bf16: data.bindMemory(to: UInt16.self, capacity: max(32, panels * panelBytes / 2))
+        case .f32: data.bindMemory(to: Float.self, capacity: max(16, panels * panelBytes / 4))
+        }
+        let bf16Source = element == .bf16 && source.dtype == .bf16 && source.quantized == nil
+        let direct = element == .f32 ? source.directFloats : nil
+        if !bf16Source && direct == nil { scratch.reserve(width * cols) }
         for p in 0..<panels {
-            let first = p * width, valid = min(width, rows - first)
-            if bf16 {
+            let first = p * width, valid = min(width, rows - first), panel = data + p * panelBytes
+            if bf16Source {
                 let rowsAt = (source.base + first * cols * 2).assumingMemoryBound(to: UInt16.self)
-                ck_bf16_pack_panel_bf16(rowsAt, valid, cols, data + p * panelElements)
+                ck_bf16_pack_panel_bf16(rowsAt, valid, cols, panel.assumingMemoryBound(to: UInt16.self))
+                continue
+            }
+            let floats: UnsafePointer<Float>
+            if let direct {
+                floats = direct + first * cols
             } else {
                 source.widenRows(first, count: valid, into: scratch.pointer)
-                ck_bf16_pack_panel(scratch.pointer, valid, cols, data + p * panelElements)
+                floats = UnsafePointer(scratch.pointer)
+            }
+            switch element {
+            case .bf16: ck_bf16_pack_panel(floats, valid, cols, panel.assumingMemoryBound(to: UInt16.self))
+            case .f32: ck_f32_pack_panel(floats, valid, cols, panel.assumingMemoryBound(to: Float.self))
             }
         }
     }
@@ -69,11 +103,11 @@ final class PackedBF16Matrix: @unchecked Sendable {
         let ldy: Int
 
         enum Weights {
-            case packed(PackedBF16Matrix)
+            case packed(PackedMatrix)
             case quantized(QuantizedMatrix)
         }
 
-        init(matrix: PackedBF16Matrix, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        init(matrix: PackedMatrix, y: UnsafeMutablePointer<Float>, ldy: Int) {
             (weights, self.y, self.ldy) = (.packed(matrix), y, ldy)
         }
 
@@ -87,18 +121,24 @@ final class PackedBF16Matrix: @unchecked Sendable {
         var cols: Int {
             switch weights { case let .packed(m): m.cols; case let .quantized(m): m.cols }
         }
-        var panels: Int { (rows + Int(CK_BF16_PANEL) - 1) / Int(CK_BF16_PANEL) }
+        var panels: Int { (rows + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth }
+        /// Read x rounded to BF16 (everything but weights packed as float32, which read x in place).
+        var readsBF16Activations: Bool {
+            if case let .packed(m) = weights, m.element == .f32 { false } else { true }
+        }
     }
 
     /// `product.y = x (n, cols) · product weightsᵀ` for each product (all with the same cols: q/k/v, gate/up), on
-    /// every core. x is rounded to BF16 once, into `scratch`; the products' 3-panel runs (the microkernel's width)
-    /// are handed out one at a time, so a core slowed by another process takes fewer of them.
+    /// every core. For the BF16 kernel x is rounded to BF16 once, into `scratch` (the F32 kernel reads x in place);
+    /// the products' 3-panel runs (the microkernels' width) are handed out one at a time, so a core slowed by another
+    /// process takes fewer of them.
     static func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, products: [Product], scratch: FloatBuffer) {
         guard let cols = products.first?.cols else { return }
-        precondition(products.allSatisfy { $0.cols == cols }, "fused BF16 products need the same input width")
-        scratch.reserve(n * ((cols + 1) / 2))  // n rows of 2 * ceil(cols / 2) BF16 values
+        precondition(products.allSatisfy { $0.cols == cols }, "fused products need the same input width")
+        let rounds = products.contains(where: \.readsBF16Activations)
+        if rounds { scratch.reserve(n * ((cols + 1) / 2)) }  // n rows of 2 * ceil(cols / 2) BF16 values
         let activations = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: UInt16.self)
-        ck_bf16_round_rows(x, ldx, n, cols, activations)
+        if rounds { ck_bf16_round_rows(x, ldx, n, cols, activations) }
         var firstGroup: [Int] = [0]  // firstGroup[j] = index of product j's first run
         for product in products { firstGroup.append(firstGroup[firstGroup.count - 1] + (product.panels + 2) / 3) }
         let work = n * cols * products.reduce(0) { $0 + $1.rows }
@@ -113,8 +153,10 @@ final class PackedBF16Matrix: @unchecked Sendable {
             while g >= firstGroup[j + 1] { j += 1 }
             let product = products[j], begin = 3 * (g - firstGroup[j]), end = min(product.panels, begin + 3)
             switch product.weights {
+            case let .packed(matrix) where matrix.element == .f32:
+                ck_gemm_f32(x, ldx, n, cols, matrix.f32Panels, matrix.rows, begin, end, product.y, product.ldy)
             case let .packed(matrix):
-                ck_gemm_bf16(activations, n, cols, matrix.data, matrix.rows, begin, end, product.y, product.ldy)
+                ck_gemm_bf16(activations, n, cols, matrix.bf16Panels, matrix.rows, begin, end, product.y, product.ldy)
             case let .quantized(matrix):
                 // The run alone, as panels 0..<end-begin of a matrix whose first column is 16 * begin.
                 let run = runs[worker].pointer
@@ -211,24 +253,26 @@ extension QuantizedMatrix {
 }
 
 extension WeightMatrix {
-    /// This matrix packed for the BF16 kernel; the memory-mapped pages of the original are released (the packed
-    /// copy replaces them, so resident memory stays at the BF16 size).
-    func packedBF16(scratch: FloatBuffer) -> WeightMatrix {
+    /// This matrix packed for the BF16 or F32 kernel; the memory-mapped pages of the original are released (the
+    /// packed copy replaces them, so resident memory stays at the packed size). Quantized matrices stay as they are.
+    func packedForKernel(_ element: PackedMatrix.Element, scratch: FloatBuffer) -> WeightMatrix {
         guard packed == nil, quantized == nil else { return self }
-        let matrix = PackedBF16Matrix(packing: self, scratch: scratch)
+        let matrix = PackedMatrix(packing: self, element: element, scratch: scratch)
         if owner is SafetensorsFile || owner is MappedFile { releasePages(base, byteCount: rows * cols * dtype.byteSize) }
         return WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: base, owner: owner, packed: matrix)
     }
+
+    func packedBF16(scratch: FloatBuffer) -> WeightMatrix { packedForKernel(.bf16, scratch: scratch) }
 }
 
 extension ModelWeights {
-    /// Every projection packed for the BF16 kernel: attention q, k, v, o, experts, shared experts and dense MLPs.
-    /// Routers and the shared-expert gate stay in float32 sgemm (their logits are what the store keeps, and they are
-    /// small); the embedding is only read row by row. Experts are packed on every core.
-    func packedBF16() -> ModelWeights {
+    /// Every projection packed for the BF16 or F32 kernel: attention q, k, v, o, experts, shared experts and dense
+    /// MLPs. Routers and the shared-expert gate stay in float32 sgemm (their logits are what the store keeps, and
+    /// they are small); the embedding is only read row by row. Experts are packed on every core.
+    func packedForKernel(_ element: PackedMatrix.Element) -> ModelWeights {
         var result = self
         let scratch = FloatBuffer(count: 1)
-        func pack(_ m: WeightMatrix) -> WeightMatrix { m.packedBF16(scratch: scratch) }
+        func pack(_ m: WeightMatrix) -> WeightMatrix { m.packedForKernel(element, scratch: scratch) }
         for l in layers.indices {
             var layer = layers[l]
             layer.attention.q = pack(layer.attention.q)
@@ -237,10 +281,10 @@ extension ModelWeights {
             layer.attention.o = pack(layer.attention.o)
             switch layer.feedForward {
             case let .dense(w):
-                layer.feedForward = .dense(w.packedBF16(scratch: scratch))
+                layer.feedForward = .dense(w.packedForKernel(element, scratch: scratch))
             case var .moe(moe):
-                moe.experts = Self.packConcurrently(moe.experts)
-                moe.shared = moe.shared.map { $0.packedBF16(scratch: scratch) }
+                moe.experts = Self.packConcurrently(moe.experts, element)
+                moe.shared = moe.shared.map { $0.packedForKernel(element, scratch: scratch) }
                 layer.feedForward = .moe(moe)
             }
             result.layers[l] = layer
@@ -249,7 +293,7 @@ extension ModelWeights {
         return result
     }
 
-    private static func packConcurrently(_ experts: [MLPWeights]) -> [MLPWeights] {
+    private static func packConcurrently(_ experts: [MLPWeights], _ element: PackedMatrix.Element) -> [MLPWeights] {
         final class Slots: @unchecked Sendable {
             var values: [MLPWeights?]
             let lock = NSLock()
@@ -260,7 +304,7 @@ extension ModelWeights {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let scratch = FloatBuffer(count: 1)
             for e in stride(from: worker, to: experts.count, by: workers) {
-                let done = experts[e].packedBF16(scratch: scratch)
+                let done = experts[e].packedForKernel(element, scratch: scratch)
                 slots.lock.withLock { slots.values[e] = done }
             }
         }
@@ -280,8 +324,8 @@ extension ModelWeights {
 }
 
 extension MLPWeights {
-    func packedBF16(scratch: FloatBuffer) -> MLPWeights {
-        MLPWeights(gate: gate.packedBF16(scratch: scratch), up: up.packedBF16(scratch: scratch),
-                   down: down.packedBF16(scratch: scratch))
+    func packedForKernel(_ element: PackedMatrix.Element, scratch: FloatBuffer) -> MLPWeights {
+        MLPWeights(gate: gate.packedForKernel(element, scratch: scratch), up: up.packedForKernel(element, scratch: scratch),
+                   down: down.packedForKernel(element, scratch: scratch))
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// A weight matrix in the nn.Linear layout `(out = rows, in = cols)`, stored as the checkpoint holds it:
 /// float32 used in place, or F16/BF16 widened one tile of rows at a time when multiplied, so a model is never
 /// materialised in float32. Quantized weights (`QuantizedMatrix`) are dequantized the same way, one tile at a time.
-/// Weights packed for the BF16 kernel (`PackedBF16Matrix`) are multiplied by it instead.
+/// Weights packed for the BF16 or F32 kernel (`PackedMatrix`) are multiplied by it instead.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -15,13 +15,13 @@ public struct WeightMatrix: @unchecked Sendable {
     let owner: AnyObject
     /// Set when the weights were quantized at load; `base`/`dtype` then describe the original (no longer read).
     let quantized: QuantizedMatrix?
-    /// Set when the weights were packed for the BF16 kernel at load; `base`/`dtype` then describe the original.
-    let packed: PackedBF16Matrix?
+    /// Set when the weights were packed for the BF16 or F32 kernel at load; `base`/`dtype` then describe the original.
+    let packed: PackedMatrix?
     /// Quantized weights multiplied on the BF16 kernel (each run of panels dequantized just before), not sgemm.
     let quantizedOnBF16Kernel: Bool
 
     init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject,
-         quantized: QuantizedMatrix? = nil, packed: PackedBF16Matrix? = nil, quantizedOnBF16Kernel: Bool = false) {
+         quantized: QuantizedMatrix? = nil, packed: PackedMatrix? = nil, quantizedOnBF16Kernel: Bool = false) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -32,8 +32,9 @@ public struct WeightMatrix: @unchecked Sendable {
         self.quantizedOnBF16Kernel = quantizedOnBF16Kernel && quantized != nil
     }
 
-    /// This matrix as a product of the BF16 kernel, when it runs there (packed, or quantized on the kernel).
-    func bf16Product(y: UnsafeMutablePointer<Float>, ldy: Int) -> PackedBF16Matrix.Product? {
+    /// This matrix as a product of the BF16 or F32 kernel, when it runs there (packed, or quantized on the BF16
+    /// kernel).
+    func kernelProduct(y: UnsafeMutablePointer<Float>, ldy: Int) -> PackedMatrix.Product? {
         if let packed { return .init(matrix: packed, y: y, ldy: ldy) }
         if quantizedOnBF16Kernel, let quantized { return .init(quantized: quantized, y: y, ldy: ldy) }
         return nil
@@ -67,12 +68,12 @@ public struct WeightMatrix: @unchecked Sendable {
 ///
 /// `ldx`/`ldy` are the row strides of x and y (to read or write a column slice of a wider buffer).
 /// `scratch` receives converted tiles of non-float32 weights (grown to one row if smaller), or x rounded to BF16
-/// for packed weights (the BF16 kernel).
+/// for the BF16 kernel (the F32 kernel reads x in place).
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weight: WeightMatrix,
             into y: UnsafeMutablePointer<Float>, ldy: Int, scratch: FloatBuffer) {
     guard n > 0, weight.rows > 0 else { return }
-    if let product = weight.bf16Product(y: y, ldy: ldy) {
-        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: [product], scratch: scratch)
+    if let product = weight.kernelProduct(y: y, ldy: ldy) {
+        PackedMatrix.multiply(x, ldx: ldx, rows: n, products: [product], scratch: scratch)
         return
     }
     if let w = weight.directFloats {
@@ -132,14 +133,14 @@ private func floatProduct(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weig
 }
 
 /// `outputs[j].y = x · outputs[j].weightᵀ` for weights of the same input width (q/k/v, gate/up): one pass of the
-/// BF16 kernel when every weight runs on it (packed or quantized on the kernel) (x rounded once, the cores shared across all outputs), else one
-/// `linear` each.
+/// BF16 or F32 kernel when every weight runs on one (packed, or quantized on the BF16 kernel: x rounded once for
+/// the BF16 kernel, the cores shared across all outputs), else one `linear` each.
 func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int,
             outputs: [(weight: WeightMatrix, y: UnsafeMutablePointer<Float>, ldy: Int)], scratch: FloatBuffer) {
     guard n > 0 else { return }
-    let packed = outputs.compactMap { $0.weight.bf16Product(y: $0.y, ldy: $0.ldy) }
+    let packed = outputs.compactMap { $0.weight.kernelProduct(y: $0.y, ldy: $0.ldy) }
     if packed.count == outputs.count {
-        PackedBF16Matrix.multiply(x, ldx: ldx, rows: n, products: packed, scratch: scratch)
+        PackedMatrix.multiply(x, ldx: ldx, rows: n, products: packed, scratch: scratch)
     } else {
         for output in outputs { linear(x, ldx: ldx, rows: n, weight: output.weight, into: output.y, ldy: output.ldy, scratch: scratch) }
     }

@@ -113,14 +113,14 @@ public struct ExtractBenchmark {
         return 2 * Double(m * n * k) / best / 1e9
     }
 
-    /// The BF16 kernel's rate on the same shape (weights packed, activations rounded per call, both cores), in
-    /// GFLOP/s (best of `repeats`); nil on CPUs without AVX-512 BF16.
-    public static func bf16GFLOPS(m: Int, n: Int = 2048, k: Int = 2048, repeats: Int = 5) -> Double? {
-        guard BF16Kernel.supported else { return nil }
+    /// A packed kernel's rate on the same shape (weights packed, both cores; the BF16 kernel rounds the activations
+    /// per call), in GFLOP/s (best of `repeats`); nil on CPUs without it (AVX-512 BF16, AVX-512F).
+    public static func kernelGFLOPS(_ kernel: Kernel, m: Int, n: Int = 2048, k: Int = 2048, repeats: Int = 5) -> Double? {
+        guard kernel.supported else { return nil }
         let weights = FloatBuffer(count: n * k)
         for i in 0..<(n * k) { weights.pointer[i] = Float(i % 7) * 0.01 }
         let matrix = WeightMatrix(rows: n, cols: k, dtype: .f32, base: UnsafeRawPointer(weights.pointer), owner: weights)
-            .packedBF16(scratch: FloatBuffer(count: 1))
+            .packedForKernel(kernel == .bf16 ? .bf16 : .f32, scratch: FloatBuffer(count: 1))
         let x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n), scratch = FloatBuffer(count: m * k)
         x.pointer.update(repeating: 0.01, count: m * k)
         var best = Double.infinity
@@ -130,6 +130,14 @@ public struct ExtractBenchmark {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2 * Double(m * n * k) / best / 1e9
+    }
+
+    /// The packed kernels `kernelGFLOPS` measures.
+    public enum Kernel: Sendable {
+        case bf16, f32
+
+        /// This CPU runs it (AVX-512 BF16, AVX-512F).
+        public var supported: Bool { self == .bf16 ? BF16Kernel.supported : F32Kernel.supported }
     }
 
     /// Peak resident set of this process (getrusage; Linux reports KiB).

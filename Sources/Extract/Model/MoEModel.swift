@@ -29,7 +29,8 @@ public final class MoEModel: @unchecked Sendable {
     }
     /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4k"), plus
     /// "+bf16" when the BF16 kernel computes it ("BF16+bf16", "BF16+q4k+bf16": activations rounded to BF16, float32
-    /// accumulation).
+    /// accumulation). The F32 kernel adds nothing: it computes float32 products as sgemm does (only the summation
+    /// order differs, as between two BLAS builds), so an F32 model is "F32" on either.
     public var variant: String {
         let base = quantization == .none ? weightDType : "\(weightDType)+\(quantization.variantName)"
         return usesBF16Kernel ? "\(base)+\(BF16Kernel.variantSuffix)" : base
@@ -39,6 +40,8 @@ public final class MoEModel: @unchecked Sendable {
     public let quantizedCacheStatus: QuantizedCacheStatus
     /// Projections run on the AVX-512 BF16 kernel (`BF16Kernel`) rather than float32 sgemm.
     public let usesBF16Kernel: Bool
+    /// Projections run on the AVX-512F float32 kernel (`F32Kernel`) rather than sgemm.
+    public let usesF32Kernel: Bool
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
     /// The embedding's share of `weightBytes` (int8 when quantized; read row by row).
@@ -67,13 +70,18 @@ public final class MoEModel: @unchecked Sendable {
         /// (`BF16Kernel.appliesByDefault`); true = also for other dtypes (weights rounded to BF16; ignored on CPUs
         /// without AVX-512 BF16); false = never.
         public var bf16Kernel: Bool?
+        /// Unquantized projections on the AVX-512F float32 kernel when the BF16 kernel does not take them: nil = by
+        /// default for F32 checkpoints without quantization (`F32Kernel.appliesByDefault`); true = also for other
+        /// dtypes (weights widened to float32 at load; ignored on CPUs without AVX-512F); false = never.
+        public var f32Kernel: Bool?
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
-                    quantizedCache: URL? = nil, bf16Kernel: Bool? = nil) {
+                    quantizedCache: URL? = nil, bf16Kernel: Bool? = nil, f32Kernel: Bool? = nil) {
             self.threads = threads
             self.checkMemory = checkMemory
             self.quantize = quantize
             self.quantizedCache = quantizedCache
             self.bf16Kernel = bf16Kernel
+            self.f32Kernel = f32Kernel
         }
     }
 
@@ -93,12 +101,19 @@ public final class MoEModel: @unchecked Sendable {
         let dtype = Self.dominantDType(checkpoint.bytesByDType)
         usesBF16Kernel = options.bf16Kernel.map { $0 && BF16Kernel.supported }
             ?? BF16Kernel.appliesByDefault(weightDType: dtype, quantization: options.quantize)
+        // The BF16 kernel keeps priority (BF16 checkpoints, quantized models, or asked for).
+        usesF32Kernel = !usesBF16Kernel && (options.f32Kernel.map { $0 && F32Kernel.supported }
+            ?? F32Kernel.appliesByDefault(weightDType: dtype, quantization: options.quantize))
         let loaded = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
         let fingerprint = checkpoint.fingerprint
         var weights: ModelWeights
         (weights, quantizedCacheStatus) = QuantizedCache.quantize(loaded, format: options.quantize, scope: options.quantizeScope,
                                                                   cache: options.quantizedCache, fingerprint: fingerprint)
-        if usesBF16Kernel { weights = options.quantize == .none ? weights.packedBF16() : weights.quantizedOnBF16Kernel() }
+        if usesBF16Kernel {
+            weights = options.quantize == .none ? weights.packedForKernel(.bf16) : weights.quantizedOnBF16Kernel()
+        } else if usesF32Kernel {
+            weights = weights.packedForKernel(.f32)  // quantized matrices, if any, stay on sgemm
+        }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount
         checkMemory = options.checkMemory

@@ -16,9 +16,11 @@ struct BenchExtractCommand: Command {
         machine's sgemm rate (M=512) for the model's FLOPs per token. The last line is one JSON object
         (tokens_per_second, peak_rss_bytes, ...); the load time goes to stderr. --quantized-cache DIR keeps the quantized
         weights in DIR and maps them on the next load (see `pipeline forward --help`). --sgemm prints only the sgemm
-        GFLOP/s at M=8, 32, 128, 512, and the BF16 kernel's (and its ratio to sgemm, measured in turn) on CPUs with
-        AVX-512 BF16. BF16 checkpoints and quantized models run on the BF16 kernel there (variants BF16+bf16,
-        BF16+q4+bf16); MOEE_BF16_KERNEL=0 runs them on sgemm instead.
+        GFLOP/s at M=8, 32, 128, 512, and the BF16 kernel's on CPUs with AVX-512 BF16 and the F32 kernel's on CPUs with
+        AVX-512F (each with its ratio to sgemm, measured in turn). BF16 checkpoints and quantized models run on the
+        BF16 kernel there (variants BF16+bf16, BF16+q4+bf16); MOEE_BF16_KERNEL=0 runs them on sgemm instead. F32
+        checkpoints run on the F32 kernel (variant F32: float32 as sgemm computes it); MOEE_F32_KERNEL=0 runs them on
+        sgemm instead.
         OpenBLAS's AVX-512 kernels are selected at start-up (MOEE_NO_REEXEC=1 turns that off, for comparison).
         """
 
@@ -49,12 +51,12 @@ struct BenchExtractCommand: Command {
         if sgemmOnly {
             let rates = [8, 32, 128, 512].map { m in String(format: "M=%d: %.1f", m, ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10)) }
             print("sgemm GFLOP/s (N=2048, K=2048), OpenBLAS core \(BLASCore.current): \(rates.joined(separator: ", "))")
-            if BF16Kernel.supported {
-                let bf16 = [8, 32, 128, 512].map { m in
-                    let rate = ExtractBenchmark.bf16GFLOPS(m: m, repeats: 10) ?? 0
+            for (kernel, name) in [(ExtractBenchmark.Kernel.bf16, "BF16"), (.f32, "F32")] where kernel.supported {
+                let rates = [8, 32, 128, 512].map { m in
+                    let rate = ExtractBenchmark.kernelGFLOPS(kernel, m: m, repeats: 10) ?? 0
                     return String(format: "M=%d: %.1f (%.2fx sgemm)", m, rate, rate / ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10))
                 }
-                print("BF16 kernel GFLOP/s (N=2048, K=2048): \(bf16.joined(separator: ", "))")
+                print("\(name) kernel GFLOP/s (N=2048, K=2048): \(rates.joined(separator: ", "))")
             }
             return
         }

@@ -33,7 +33,8 @@ struct RealBackends: BackendFactory {
 extension Manifest.Quantization {
     /// The model's variant in the cache key: the quantization ("f32" = none, "int8", "q4k": `Quantization.variantName`),
     /// or when the BF16 kernel computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint,
-    /// or any quantized model) "bf16", "int8+bf16", "q4k+bf16".
+    /// or any quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel (`F32Kernel`, F32 checkpoints) leaves
+    /// "f32": it computes float32 products as sgemm does, only summing in another order.
     func variant(bf16Kernel: Bool) -> String {
         let suffix = BF16Kernel.variantSuffix
         let name: String

@@ -1,0 +1,150 @@
+import CKernels
+import Foundation
+import Testing
+import TestSupport
+@testable import Extract
+
+/// The AVX-512F float32 kernel (`gemm_f32.c` through `PackedMatrix`, element `.f32`): float32 products against a
+/// float64 reference (up to summation order), fused products, packing from other dtypes, and the forward pass on it
+/// against sgemm on every fixture (the fixtures' comparison with transformers runs on it by default: see
+/// FixtureForwardTests).
+@Suite(.enabled(if: F32Kernel.supported, "this CPU has no AVX-512F: the F32 kernel is not used here"))
+struct F32KernelTests {
+    static func packed(_ values: [Float], rows: Int, cols: Int) -> WeightMatrix {
+        let storage = FloatBuffer(count: rows * cols)
+        storage.pointer.update(from: values, count: values.count)
+        return WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
+            .packedForKernel(.f32, scratch: FloatBuffer(count: 1))
+    }
+
+    /// Odd shapes: rows of x (1, 7, 33: partial 8-row blocks), weight rows not a multiple of the 16-column panel or
+    /// of the 48-column microkernel, odd k; strided x and y, and y's columns past n left as they were.
+    @Test(arguments: [(1, 1, 1), (1, 17, 31), (7, 50, 67), (33, 5, 130), (33, 200, 257), (8, 48, 64), (9, 97, 2048)])
+    func matchesFloat64Reference(_ shape: (m: Int, n: Int, k: Int)) {
+        let (m, n, k) = shape
+        let ldx = k + 3, ldy = n + 5
+        var generator = SplitMix(seed: UInt64(m * 10_000 + n * 100 + k + 1))
+        let x = (0..<(m * ldx)).map { _ in generator.nextFloat() }
+        let w = (0..<(n * k)).map { _ in generator.nextFloat() * 0.1 }
+        let matrix = Self.packed(w, rows: n, cols: k)
+        #expect(matrix.packed?.element == .f32)
+        let worst = KernelCheck.worstRelativeError(matrix, x: x, ldx: ldx, rows: m, ldy: ldy, exactX: x, exactW: w)
+        // float32 products summed in float32 (fused multiply-adds): a few ulps of the sum of magnitudes.
+        #expect(worst <= 4e-6 * Double(max(1, k).bitWidth - max(1, k).leadingZeroBitCount), "\(m)x\(n)x\(k): \(worst)")
+    }
+
+    /// The kernel and sgemm on the same float32 weights agree to float32 rounding (they sum in another order).
+    @Test func agreesWithSgemm() {
+        let m = 40, n = 130, k = 515
+        var generator = SplitMix(seed: 21)
+        let x = (0..<(m * k)).map { _ in generator.nextFloat() }
+        let w = (0..<(n * k)).map { _ in generator.nextFloat() }
+        let storage = FloatBuffer(count: n * k)
+        storage.pointer.update(from: w, count: w.count)
+        let plain = WeightMatrix(rows: n, cols: k, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
+        let kernel = Self.packed(w, rows: n, cols: k)
+        let a = FloatBuffer(count: m * n), b = FloatBuffer(count: m * n)
+        x.withUnsafeBufferPointer { xs in
+            guard let base = xs.baseAddress else { return }
+            linear(base, ldx: k, rows: m, weight: plain, into: a.pointer, ldy: n, scratch: FloatBuffer(count: 1))
+            linear(base, ldx: k, rows: m, weight: kernel, into: b.pointer, ldy: n, scratch: FloatBuffer(count: 1))
+        }
+        let d = Fixtures.delta(Array(UnsafeBufferPointer(start: a.pointer, count: m * n))[...],
+                               Array(UnsafeBufferPointer(start: b.pointer, count: m * n))[...])
+        #expect(d.delta <= 1e-5 * max(1, d.scale), "\(d)")
+    }
+
+    /// Fused products (q/k/v, gate/up) give exactly what one product at a time gives.
+    @Test func fusedProductsMatchSeparateOnes() {
+        let m = 70, k = 300, rowCounts = [50, 17, 33]
+        var generator = SplitMix(seed: 13)
+        let x = (0..<(m * k)).map { _ in generator.nextFloat() }
+        let matrices = rowCounts.map { rows in Self.packed((0..<(rows * k)).map { _ in generator.nextFloat() }, rows: rows, cols: k) }
+        KernelCheck.expectFusedEqualsSeparate(matrices, x: x, rows: m)
+    }
+
+    /// Float32 rows at an unaligned address and BF16 rows are widened before packing: the same panels as packing
+    /// the aligned float32 values.
+    @Test func unalignedAndHalfPrecisionSourcesPackAlike() throws {
+        let rows = 21, cols = 37
+        var generator = SplitMix(seed: 7)
+        var half = [UInt16](repeating: 0, count: rows * cols), w = [Float](repeating: 0, count: rows * cols)
+        ck_f32_to_bf16((0..<(rows * cols)).map { _ in generator.nextFloat() }, &half, half.count)
+        ck_bf16_to_f32(half, &w, w.count)  // values exact in BF16, so both sources hold the same numbers
+        let bytes = FloatBuffer(count: rows * cols + 1)
+        let odd = UnsafeMutableRawPointer(bytes.pointer) + 1
+        w.withUnsafeBytes { source in if let base = source.baseAddress { odd.copyMemory(from: base, byteCount: source.count) } }
+        let unaligned = WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: UnsafeRawPointer(odd), owner: bytes)
+            .packedForKernel(.f32, scratch: FloatBuffer(count: 1))
+        let halfBytes = FloatBuffer(count: rows * cols)
+        half.withUnsafeBytes { source in
+            if let base = source.baseAddress { UnsafeMutableRawPointer(halfBytes.pointer).copyMemory(from: base, byteCount: source.count) }
+        }
+        let fromBF16 = WeightMatrix(rows: rows, cols: cols, dtype: .bf16, base: UnsafeRawPointer(halfBytes.pointer), owner: halfBytes)
+            .packedForKernel(.f32, scratch: FloatBuffer(count: 1))
+        let aligned = try #require(Self.packed(w, rows: rows, cols: cols).packed)
+        for other in [unaligned, fromBF16] {
+            let packed = try #require(other.packed)
+            #expect(packed.byteCount == aligned.byteCount && packed.byteCount == 2 * cols * 16 * 4)
+            let count = packed.byteCount / 4
+            #expect(Array(UnsafeBufferPointer(start: packed.f32Panels, count: count)) ==
+                    Array(UnsafeBufferPointer(start: aligned.f32Panels, count: count)))
+        }
+    }
+
+    /// The forward pass on the kernel (the default for these F32 checkpoints) against sgemm (`f32Kernel: false`):
+    /// float32 both, so hidden states agree to float32 rounding and the top-k experts are the same.
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    func forwardMatchesSgemm(_ name: String) throws {
+        let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
+        let ids = try Fixtures.matrix(expected, "input_ids")
+        let mask = try Fixtures.matrix(expected, "attention_mask")
+        let sgemm = try MoEModel.load(directory: Fixtures.url(name), options: .init(f32Kernel: false))
+        #expect(!sgemm.usesF32Kernel && !sgemm.usesBF16Kernel)
+        let kernel = try MoEModel.load(directory: Fixtures.url(name), options: .init(f32Kernel: true))
+        #expect(kernel.usesF32Kernel && !kernel.usesBF16Kernel)
+        #expect(kernel.variant == "F32" && sgemm.variant == "F32", "float32 either way: the variant does not change")
+        #expect(kernel.weightBytes == sgemm.weightBytes, "packed panels are as large as the float32 weights")
+        let a = try kernel.forward(inputIDs: ids, attentionMask: mask), b = try sgemm.forward(inputIDs: ids, attentionMask: mask)
+        let hidden = Fixtures.delta(a.hiddenStates[...], b.hiddenStates[...])
+        let router = Fixtures.delta(a.routerLogits[...], b.routerLogits[...])
+        #expect(hidden.delta <= 1e-5 * max(1, hidden.scale), "\(name) hidden: \(hidden)")
+        #expect(router.delta <= 1e-5 * max(1, router.scale), "\(name) router: \(router)")
+        let agreement = try ModelAgreement(a, b, mask: mask, topK: #require(kernel.spec.layers.compactMap(\.moe).first).topK)
+        #expect(agreement.topK == 1, "\(name): top-k agreement \(agreement.topK)")
+    }
+
+    /// Projections are packed; routers and the shared-expert gate stay on sgemm (their logits are stored), the
+    /// embedding as it is.
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: ["qwen2moe-tiny", "deepseekmoe-tiny"])
+    func packingLeavesRoutersAndEmbedding(_ name: String) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.url(name))
+        let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: "config.json")
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint).packedForKernel(.f32)
+        #expect(weights.embedding.packed == nil)
+        var routers = 0
+        for layer in weights.layers {
+            #expect([layer.attention.q, layer.attention.k, layer.attention.v, layer.attention.o].allSatisfy { $0.packed?.element == .f32 })
+            guard case let .moe(moe) = layer.feedForward else { continue }
+            routers += 1
+            #expect(moe.router.packed == nil && moe.sharedGate?.packed == nil)
+            let mlps = moe.experts + (moe.shared.map { [$0] } ?? [])
+            #expect(mlps.allSatisfy { [$0.gate, $0.up, $0.down].allSatisfy { $0.packed?.element == .f32 } })
+        }
+        #expect(routers > 0)
+    }
+
+    @Test func defaultsAndPriority() throws {
+        #expect(F32Kernel.appliesByDefault(weightDType: "F32", quantization: .none) == F32Kernel.allowedByEnvironment)
+        #expect(!F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none))
+        #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .int8))
+        #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .q4))
+        guard SharedData.available else { return }
+        let model = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"))
+        #expect(model.usesF32Kernel == F32Kernel.allowedByEnvironment, "an F32 checkpoint runs on the F32 kernel by default")
+        if BF16Kernel.supported {
+            let bf16 = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"), options: .init(bf16Kernel: true, f32Kernel: true))
+            #expect(bf16.usesBF16Kernel && !bf16.usesF32Kernel, "the BF16 kernel keeps priority")
+        }
+    }
+}
