@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The model stage: byte-pair encoding of one pre-tokenized piece into ids.
 ///
@@ -96,15 +95,12 @@ final class BPEModel: Sendable {
             return
         }
         let shard = cacheShards[Int((last.value &+ UInt32(piece.count) &* 7) & 15)]
-        if let hit = shard.entries.withLock({ $0[piece] }) {
+        if let hit = shard.ids(of: piece) {
             for id in hit { output.append(Int(id)) }
             return
         }
         let ids = encodeUncached(piece)
-        shard.entries.withLock { entries in
-            if entries.count >= Self.cacheLimitPerShard { entries.removeAll(keepingCapacity: true) }
-            entries[piece] = ids
-        }
+        shard.store(ids, for: piece, limit: Self.cacheLimitPerShard)
         for id in ids { output.append(Int(id)) }
     }
 
@@ -183,8 +179,22 @@ final class BPEModel: Sendable {
     }
 }
 
-private final class CacheShard: Sendable {
-    let entries = Mutex<[[Unicode.Scalar]: [Int32]]>([:])
+/// One shard of the piece cache. Guarded by NSLock (a pthread mutex) rather than Synchronization's `Mutex`:
+/// ThreadSanitizer reported the accesses inside `Mutex.withLock` as races in `pipeline tokenize` (its futex-based
+/// lock is not among the primitives TSan intercepts), and a sanitizer run with false reports hides real ones.
+private final class CacheShard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [[Unicode.Scalar]: [Int32]] = [:]
+
+    func ids(of piece: [Unicode.Scalar]) -> [Int32]? { lock.withLock { entries[piece] } }
+
+    /// Stores `ids`, first emptying the shard once it holds `limit` pieces.
+    func store(_ ids: [Int32], for piece: [Unicode.Scalar], limit: Int) {
+        lock.withLock {
+            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
+            entries[piece] = ids
+        }
+    }
 }
 
 /// A binary min-heap of `UInt64`.
