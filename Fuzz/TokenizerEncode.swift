@@ -3,7 +3,7 @@ import Foundation
 
 /// Arbitrary bytes (decoded as UTF-8 with replacement, as the CLI does for invalid input) through a real
 /// tokenizer loaded once: encode must not crash, produce ids inside the vocabulary, and decode back.
-nonisolated(unsafe) let fuzzTokenizer: Tokenizer = {
+let fuzzTokenizer: Tokenizer = {
     do { return try Tokenizer(directory: FuzzScratch.folder("MOEE_FUZZ_TOKENIZER")) } catch {
         FileHandle.standardError.write(Data("fuzz harness: \(error)\n".utf8))
         exit(2)
