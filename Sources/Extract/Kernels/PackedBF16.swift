@@ -267,7 +267,7 @@ extension WeightMatrix {
 
 extension ModelWeights {
     /// Every projection packed for the BF16 or F32 kernel: attention q, k, v, o, experts, shared experts and dense
-    /// MLPs. Routers and the shared-expert gate stay in float32 sgemm (their logits are what the store keeps, and
+    /// MLPs. Routers and the shared-expert gate stay unpacked in float32 (their logits are what the store keeps, and
     /// they are small); the embedding is only read row by row. Experts are packed on every core.
     func packedForKernel(_ element: PackedMatrix.Element) -> ModelWeights {
         var result = self
