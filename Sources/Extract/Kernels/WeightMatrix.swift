@@ -117,18 +117,8 @@ private func floatProduct(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int, weig
                     1, x, Int32(ldx), w, Int32(cols), 0, y, Int32(ldy))
         return
     }
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, n)
-    guard workers > 1, n * weightRows * cols >= 1 << 20 else {
-        ck_sgemm_rowwise(x, ldx, n, cols, w, weightRows, y, ldy)
-        return
-    }
-    struct Operands: @unchecked Sendable { let x: UnsafePointer<Float>; let w: UnsafePointer<Float>; let y: UnsafeMutablePointer<Float> }
-    let operands = Operands(x: x, w: w, y: y)
-    let chunk = (n + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        let first = worker * chunk, count = min(chunk, n - first)
-        guard count > 0 else { return }
-        ck_sgemm_rowwise(operands.x + first * ldx, ldx, count, cols, operands.w, weightRows, operands.y + first * ldy, ldy)
+    forEachRowChunk(n, parallel: n * weightRows * cols >= 1 << 20) { first, count in
+        ck_sgemm_rowwise(x + first * ldx, ldx, count, cols, w, weightRows, y + first * ldy, ldy)
     }
 }
 
@@ -148,18 +138,27 @@ func linear(_ x: UnsafePointer<Float>, ldx: Int, rows n: Int,
 
 /// Widens (or dequantizes) a tile on every core: this runs between sgemm calls, while OpenBLAS's threads wait.
 private func widenInParallel(_ weight: WeightMatrix, rows start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, count)
-    guard workers > 1, count * weight.cols >= 1 << 16 else {
-        weight.widenRows(start, count: count, into: destination)
+    forEachRowChunk(count, parallel: count * weight.cols >= 1 << 16) { first, rows in
+        weight.widenRows(start + first, count: rows, into: destination + first * weight.cols)
+    }
+}
+
+/// `body(first, count)` over `rows` rows: one contiguous chunk per core when `parallel` (and there are several
+/// cores and rows), else once for all of them. Each row is in exactly one chunk.
+private func forEachRowChunk(_ rows: Int, parallel: Bool, _ body: (_ first: Int, _ count: Int) -> Void) {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, rows)
+    guard parallel, workers > 1 else {
+        if rows > 0 { body(0, rows) }
         return
     }
-    struct Target: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
-    let target = Target(pointer: destination)
-    let chunk = (count + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let first = w * chunk, rows = min(chunk, count - first)
-        guard rows > 0 else { return }
-        weight.widenRows(start + first, count: rows, into: target.pointer + first * weight.cols)
+    struct Body: @unchecked Sendable { let call: (Int, Int) -> Void }  // runs only inside concurrentPerform
+    let chunk = (rows + workers - 1) / workers
+    withoutActuallyEscaping(body) { body in
+        let task = Body(call: body)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let first = worker * chunk, count = min(chunk, rows - first)
+            if count > 0 { task.call(first, count) }
+        }
     }
 }
 
