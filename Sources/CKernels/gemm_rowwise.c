@@ -9,8 +9,11 @@
 // then change with the batch the token was packed into, and a sharded extract would not reproduce a whole one.
 // The large projections run on the packed kernels where the CPU has them (row-invariant too), else on sgemm.
 //
-// Two builds of the same C: AVX-512F (one zmm of lanes, FMA) where the CPU has it, else the x86-64 baseline. The
-// choice is made once per process, so every call in a run sums the same way.
+// Two builds of the same C: AVX-512F (one zmm of lanes) where the CPU has it, else the x86-64 baseline. FMA
+// contraction is off (Package.swift's -ffp-contract=off, and the pragma below), so both round every product and
+// every sum on its own and give the same bits: a host without AVX-512 stores what a host with it stores.
+
+#pragma clang fp contract(off)
 
 #define LANES 16
 
