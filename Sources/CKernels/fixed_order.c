@@ -17,8 +17,8 @@
 // Three builds of the same source (x86-64 baseline, AVX2, AVX-512F) differ only in how many lanes one instruction
 // holds and how many outputs share a pass over the inputs; each lane's operations and their order are the same, so
 // all three give the same bits (ScoreTests/FixedOrderKernelTests checks it). The build is chosen once per process;
-// MOEE_SCORE_ISA=baseline|avx2|avx512 forces one (for tests and cross-host checks; a level the CPU lacks falls
-// back to the best it has).
+// MOEE_FIXED_ORDER_ISA=baseline|avx2 asks for a lower one (tests and cross-host checks: it makes this CPU take the
+// path an older one takes). The rowwise product of stage one (gemm_rowwise.c) follows the same choice.
 #pragma clang fp contract(off)
 #pragma STDC FP_CONTRACT OFF
 
@@ -171,7 +171,7 @@ static int clamp_level(int requested) {
 int ck_fixed_order_isa(void) {
     int level = __atomic_load_n(&isa_level, __ATOMIC_RELAXED);
     if (level < 0) {
-        const char *forced = getenv("MOEE_SCORE_ISA");
+        const char *forced = getenv("MOEE_FIXED_ORDER_ISA");
         level = best_level();
         if (forced && strcmp(forced, "baseline") == 0) level = CK_ISA_BASELINE;
         else if (forced && strcmp(forced, "avx2") == 0) level = clamp_level(CK_ISA_AVX2);

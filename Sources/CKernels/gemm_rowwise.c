@@ -44,13 +44,9 @@ DEFINE_ROWWISE(rowwise_avx512, __attribute__((target("avx512f,fma"))))
 
 void ck_sgemm_rowwise(const float *x, size_t ldx, size_t m, size_t k, const float *w, size_t n, float *y, size_t ldy) {
 #if defined(__x86_64__) && defined(__clang__)
-    static int avx512 = -1;  // every thread that races here stores the same value
-    int has = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
-    if (has < 0) {
-        has = ck_cpu_has_avx512f();
-        __atomic_store_n(&avx512, has, __ATOMIC_RELAXED);
-    }
-    if (has) { rowwise_avx512(x, ldx, m, k, w, n, y, ldy); return; }
+    // The fixed-order kernels' choice (fixed_order.c): AVX-512F unless the CPU lacks it or MOEE_FIXED_ORDER_ISA
+    // asks for less; the same bits either way.
+    if (ck_fixed_order_isa() == CK_ISA_AVX512) { rowwise_avx512(x, ldx, m, k, w, n, y, ldy); return; }
 #endif
     rowwise_baseline(x, ldx, m, k, w, n, y, ldy);
 }

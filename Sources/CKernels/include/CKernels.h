@@ -87,8 +87,8 @@ void ck_dot_rows_f64(const double *a, size_t lda, size_t m, const double *b, siz
 // out[o * ldo + j] = sum over rows i in order of g[i * ldg + o] * x[i * ldx + j] (o < outputs, j < d): Gᵀ X.
 void ck_weighted_rows_f32(const float *g, size_t ldg, size_t n, size_t outputs, const float *x, size_t ldx, size_t d,
                           float *out, size_t ldo);
-// The build of those kernels in use (CK_ISA_*): the best the CPU has unless MOEE_SCORE_ISA=baseline|avx2 asks for
-// less. All builds give the same bits; only their speed differs.
+// The build of those kernels (and of ck_sgemm_rowwise) in use (CK_ISA_*): the best the CPU has unless
+// MOEE_FIXED_ORDER_ISA=baseline|avx2 asks for less. All builds give the same bits; only their speed differs.
 #define CK_ISA_BASELINE 0
 #define CK_ISA_AVX2 1
 #define CK_ISA_AVX512 2
