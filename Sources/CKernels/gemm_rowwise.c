@@ -9,8 +9,11 @@
 // then change with the batch the token was packed into, and a sharded extract would not reproduce a whole one.
 // The large projections run on the packed kernels where the CPU has them (row-invariant too), else on sgemm.
 //
-// Two builds of the same C: AVX-512F (one zmm of lanes, FMA) where the CPU has it, else the x86-64 baseline. The
-// choice is made once per process, so every call in a run sums the same way.
+// Two builds of the same C: AVX-512F (one zmm of lanes) where the CPU has it, else the x86-64 baseline. FMA
+// contraction is off (Package.swift's -ffp-contract=off, and the pragma below), so both round every product and
+// every sum on its own and give the same bits: a host without AVX-512 stores what a host with it stores.
+
+#pragma clang fp contract(off)
 
 #define LANES 16
 
@@ -41,13 +44,9 @@ DEFINE_ROWWISE(rowwise_avx512, __attribute__((target("avx512f,fma"))))
 
 void ck_sgemm_rowwise(const float *x, size_t ldx, size_t m, size_t k, const float *w, size_t n, float *y, size_t ldy) {
 #if defined(__x86_64__) && defined(__clang__)
-    static int avx512 = -1;  // every thread that races here stores the same value
-    int has = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
-    if (has < 0) {
-        has = ck_cpu_has_avx512f();
-        __atomic_store_n(&avx512, has, __ATOMIC_RELAXED);
-    }
-    if (has) { rowwise_avx512(x, ldx, m, k, w, n, y, ldy); return; }
+    // The fixed-order kernels' choice (fixed_order.c): AVX-512F unless the CPU lacks it or MOEE_FIXED_ORDER_ISA
+    // asks for less; the same bits either way.
+    if (ck_fixed_order_isa() == CK_ISA_AVX512) { rowwise_avx512(x, ldx, m, k, w, n, y, ldy); return; }
 #endif
     rowwise_baseline(x, ldx, m, k, w, n, y, ldy);
 }

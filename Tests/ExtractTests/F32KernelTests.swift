@@ -120,7 +120,8 @@ struct F32KernelTests {
     func packingLeavesRoutersAndEmbedding(_ name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.url(name))
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: "config.json")
-        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint).packedForKernel(.f32)
+        let weights = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
+            .packedForKernel(.f32, includingSmall: true)
         #expect(weights.embedding.packed == nil)
         var routers = 0
         for layer in weights.layers {

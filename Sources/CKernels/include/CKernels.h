@@ -76,4 +76,24 @@ void ck_f32_pack_panel(const float *rows, size_t valid, size_t k, float *panel);
 void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
 
+// Stage two's products with every output summed in one fixed order (fixed_order.c), so that scores are the same
+// bits on every x86-64 host: 16 float32 (8 float64) lanes over k, the tail into the first lanes, lanes folded by
+// halves, each product and sum rounded on its own (no FMA).
+// c[i * ldc + j] = a_i · b_j for rows a_i of a (m x k, stride lda) and b_j of b (n x k, stride ldb).
+void ck_dot_rows_f32(const float *a, size_t lda, size_t m, const float *b, size_t ldb, size_t n, size_t k, float *c,
+                     size_t ldc);
+void ck_dot_rows_f64(const double *a, size_t lda, size_t m, const double *b, size_t ldb, size_t n, size_t k,
+                     double *c, size_t ldc);
+// out[o * ldo + j] = sum over rows i in order of g[i * ldg + o] * x[i * ldx + j] (o < outputs, j < d): Gᵀ X.
+void ck_weighted_rows_f32(const float *g, size_t ldg, size_t n, size_t outputs, const float *x, size_t ldx, size_t d,
+                          float *out, size_t ldo);
+// The build of those kernels (and of ck_sgemm_rowwise) in use (CK_ISA_*): the best the CPU has unless
+// MOEE_FIXED_ORDER_ISA=baseline|avx2 asks for less. All builds give the same bits; only their speed differs.
+#define CK_ISA_BASELINE 0
+#define CK_ISA_AVX2 1
+#define CK_ISA_AVX512 2
+int ck_fixed_order_isa(void);
+// Uses `level` from now on (or the best below it the CPU has); returns the level chosen. For tests.
+int ck_fixed_order_set_isa(int level);
+
 #endif

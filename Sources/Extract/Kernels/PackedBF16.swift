@@ -263,16 +263,25 @@ extension WeightMatrix {
     }
 
     func packedBF16(scratch: FloatBuffer) -> WeightMatrix { packedForKernel(.bf16, scratch: scratch) }
+
+    /// `packedForKernel` as a model's load applies it: unless `includingSmall`, small float32 weights (at most
+    /// `LinearTiling.rowwiseLimit` values) stay on the rowwise kernel, whose sums are the same bits on every host
+    /// (the F32 kernel exists only where the CPU has AVX-512F), so a tiny model stores the same tensors everywhere.
+    func packedForModel(_ element: PackedMatrix.Element, includingSmall: Bool, scratch: FloatBuffer) -> WeightMatrix {
+        if element == .f32 && !includingSmall && rows * cols <= LinearTiling.rowwiseLimit { return self }
+        return packedForKernel(element, scratch: scratch)
+    }
 }
 
 extension ModelWeights {
     /// Every projection packed for the BF16 or F32 kernel: attention q, k, v, o, experts, shared experts and dense
     /// MLPs. Routers and the shared-expert gate stay unpacked in float32 (their logits are what the store keeps, and
     /// they are small); the embedding is only read row by row. Experts are packed on every core.
-    func packedForKernel(_ element: PackedMatrix.Element) -> ModelWeights {
+    /// `includingSmall` packs small float32 weights too (tests of the kernel on tiny checkpoints).
+    func packedForKernel(_ element: PackedMatrix.Element, includingSmall: Bool = false) -> ModelWeights {
         var result = self
         let scratch = FloatBuffer(count: 1)
-        func pack(_ m: WeightMatrix) -> WeightMatrix { m.packedForKernel(element, scratch: scratch) }
+        func pack(_ m: WeightMatrix) -> WeightMatrix { m.packedForModel(element, includingSmall: includingSmall, scratch: scratch) }
         for l in layers.indices {
             var layer = layers[l]
             layer.attention.q = pack(layer.attention.q)
@@ -281,10 +290,10 @@ extension ModelWeights {
             layer.attention.o = pack(layer.attention.o)
             switch layer.feedForward {
             case let .dense(w):
-                layer.feedForward = .dense(w.packedForKernel(element, scratch: scratch))
+                layer.feedForward = .dense(w.packedForKernel(element, includingSmall: includingSmall, scratch: scratch))
             case var .moe(moe):
-                moe.experts = Self.packConcurrently(moe.experts, element)
-                moe.shared = moe.shared.map { $0.packedForKernel(element, scratch: scratch) }
+                moe.experts = Self.packConcurrently(moe.experts, element, includingSmall: includingSmall)
+                moe.shared = moe.shared.map { $0.packedForKernel(element, includingSmall: includingSmall, scratch: scratch) }
                 layer.feedForward = .moe(moe)
             }
             result.layers[l] = layer
@@ -293,7 +302,8 @@ extension ModelWeights {
         return result
     }
 
-    private static func packConcurrently(_ experts: [MLPWeights], _ element: PackedMatrix.Element) -> [MLPWeights] {
+    private static func packConcurrently(_ experts: [MLPWeights], _ element: PackedMatrix.Element,
+                                         includingSmall: Bool) -> [MLPWeights] {
         final class Slots: @unchecked Sendable {
             var values: [MLPWeights?]
             let lock = NSLock()
@@ -304,7 +314,7 @@ extension ModelWeights {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let scratch = FloatBuffer(count: 1)
             for e in stride(from: worker, to: experts.count, by: workers) {
-                let done = experts[e].packedForKernel(element, scratch: scratch)
+                let done = experts[e].packedForKernel(element, includingSmall: includingSmall, scratch: scratch)
                 slots.lock.withLock { slots.values[e] = done }
             }
         }
@@ -324,8 +334,9 @@ extension ModelWeights {
 }
 
 extension MLPWeights {
-    func packedForKernel(_ element: PackedMatrix.Element, scratch: FloatBuffer) -> MLPWeights {
-        MLPWeights(gate: gate.packedForKernel(element, scratch: scratch), up: up.packedForKernel(element, scratch: scratch),
-                   down: down.packedForKernel(element, scratch: scratch))
+    func packedForKernel(_ element: PackedMatrix.Element, includingSmall: Bool, scratch: FloatBuffer) -> MLPWeights {
+        MLPWeights(gate: gate.packedForModel(element, includingSmall: includingSmall, scratch: scratch),
+                   up: up.packedForModel(element, includingSmall: includingSmall, scratch: scratch),
+                   down: down.packedForModel(element, includingSmall: includingSmall, scratch: scratch))
     }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 extension ForwardPass {
@@ -49,20 +50,47 @@ extension ForwardPass {
                 let qh = q + start * qw + head * d
                 let kh = k + start * kvw + (head / group) * d
                 let vh = v + start * kvw + (head / group) * d
+                let outh = attention + start * qw + head * d
+                // Short sequences (every one of a tiny model) on the fixed-order rowwise kernel: sgemm's rounding
+                // depends on the kernel OpenBLAS picks for the CPU, the rowwise kernel's does not, so their
+                // hidden states are the same bits on every host. k_h and v_hᵀ are copied contiguous into the
+                // weight tile, unused between the projections.
+                let rowwise = length * d <= AttentionProducts.rowwiseLimit && length * d <= scratch.count
                 // scores (length, length) = scale · q_h k_hᵀ
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(d),
-                            scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(length))
+                if rowwise {
+                    let kContiguous = scratch.pointer
+                    for j in 0..<length { (kContiguous + j * d).update(from: kh + j * kvw, count: d) }
+                    ck_sgemm_rowwise(qh, qw, length, d, kContiguous, length, scores, length)
+                    for i in 0..<(length * length) { scores[i] *= scale }
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(d),
+                                scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(length))
+                }
                 for i in 0..<length {
                     let row = scores + i * length
                     softmax(row, count: i + 1)  // causal: keys 0...i
                     for j in (i + 1)..<length { row[j] = 0 }
                 }
                 // out_h (length, d) = scores · v_h
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(d), Int32(length),
-                            1, scores, Int32(length), vh, Int32(kvw), 0, attention + start * qw + head * d, Int32(qw))
+                if rowwise {
+                    let vTransposed = scratch.pointer
+                    for j in 0..<length { for c in 0..<d { vTransposed[c * length + j] = vh[j * kvw + c] } }
+                    ck_sgemm_rowwise(scores, length, length, length, vTransposed, d, outh, qw)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(d), Int32(length),
+                                1, scores, Int32(length), vh, Int32(kvw), 0, outh, Int32(qw))
+                }
             }
         }
         linear(attention, ldx: qw, rows: n, weight: w.o, into: out, ldy: h, scratch: scratch)
         if let bias = w.oBias { addBias(out, rows: n, stride: h, bias: bias) }
     }
+}
+
+/// Which attention products run on the fixed-order rowwise kernel rather than sgemm.
+enum AttentionProducts {
+    /// Heads whose keys (length x head_dim) hold at most this many values: sequences up to 2048 tokens of a
+    /// 16-wide head (the demo model), 256 of a 128-wide one. Longer ones stay on sgemm, whose blocked kernels are
+    /// several times faster at length² · head_dim; the choice depends on the sequence alone, never on the batch.
+    static let rowwiseLimit = 1 << 15
 }

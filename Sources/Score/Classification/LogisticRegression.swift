@@ -5,11 +5,15 @@
 // - more: one vector per class (over-parametrised softmax), half multinomial loss;
 // - objective: mean pointwise loss + ||W||² / (2 C n), intercepts not penalised, minimised by L-BFGS from 0.
 // The arithmetic follows sklearn's float32 path: scipy hands the objective its parameters in x0's dtype
-// (float32), so the logits (sgemm), per-sample losses and gradients, NumPy's pairwise float32 loss sum, the
-// penalty float32(0.5 l2) * sdot(W, W) and the gradient G'X + float32(l2) W are all float32; L-BFGS-B itself
+// (float32), so the logits, per-sample losses and gradients, NumPy's pairwise float32 loss sum, the
+// penalty float32(0.5 l2) * (W · W) and the gradient G'X + float32(l2) W are all float32; L-BFGS-B itself
 // runs in float64. The fitted coefficients are rounded to float32 and
 // the decision function is float32 X W' + b; ties in argmax go to the first class.
-import CBLAS
+// The products (X W', G'X, W · W) run on the fixed-order kernels of CKernels (fixed_order.c), not BLAS: BLAS
+// kernels round in the order of the CPU's kernel, and L-BFGS amplifies the last bit into a different fit, so a
+// BLAS product would make the accuracy depend on the host. numpy sums in its BLAS's order, so the agreement with
+// sklearn is to rounding (ClassificationParityTests), as it was with our own BLAS.
+import CKernels
 import Foundation
 
 struct LogisticRegression {
@@ -19,7 +23,7 @@ struct LogisticRegression {
     struct Model {
         let classes: Int
         let dimension: Int
-        /// W' in float32: dimension x outputs row-major (outputs = 1 for binary, else one per class).
+        /// W in float32: outputs x dimension row-major (outputs = 1 for binary, else one per class).
         let weights: [Float]
         let intercepts: [Float] // rows
         let fit: LBFGS.Result
@@ -34,8 +38,9 @@ struct LogisticRegression {
             objective.evaluate(w, &gradient)
         }
         // Parameters in sklearn's layout: feature-major (Fortran order of the (classes, d + 1) matrix), the
-        // intercepts last, so W' (d x outputs, row-major) is the first d * outputs values.
-        let weights = result.x[0..<(outputs * d)].map { Float($0) }
+        // intercepts last, so W' (d x outputs, row-major) is the first d * outputs values; kept as W.
+        var weights = [Float](repeating: 0, count: outputs * d)
+        for j in 0..<d { for k in 0..<outputs { weights[k * d + j] = Float(result.x[j * outputs + k]) } }
         let intercepts = result.x[(outputs * d)...].map { Float($0) }
         return Model(classes: classes, dimension: d, weights: weights, intercepts: intercepts, fit: result)
     }
@@ -47,7 +52,7 @@ struct LogisticRegression {
     /// intercepts last; binary: d weights then the intercept. Element (k, j) is at j * outputs + k.
     private final class Objective {
         let x: [Float], n: Int, d: Int, outputs: Int, y: [Int], l2: Double
-        let w32: UnsafeMutablePointer<Float>, b32: UnsafeMutablePointer<Float>
+        let w32: UnsafeMutablePointer<Float>, wRows: UnsafeMutablePointer<Float>, b32: UnsafeMutablePointer<Float>
         let raw: UnsafeMutablePointer<Float>, pointwiseGradient: UnsafeMutablePointer<Float>
         let pointwiseLoss: UnsafeMutablePointer<Float>, gradientX: UnsafeMutablePointer<Float>
         let probabilities: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
@@ -59,14 +64,14 @@ struct LogisticRegression {
                 pointer.initialize(repeating: 0, count: max(count, 1))
                 return pointer
             }
-            w32 = buffer(outputs * d); b32 = buffer(outputs)
+            w32 = buffer(outputs * d); wRows = buffer(outputs * d); b32 = buffer(outputs)
             raw = buffer(n * outputs); pointwiseGradient = buffer(n * outputs)
             pointwiseLoss = buffer(n); gradientX = buffer(outputs * d)
             probabilities = buffer(outputs); sums = buffer(outputs)
         }
 
         deinit {
-            for pointer in [w32, b32, raw, pointwiseGradient, pointwiseLoss, gradientX, probabilities, sums] {
+            for pointer in [w32, wRows, b32, raw, pointwiseGradient, pointwiseLoss, gradientX, probabilities, sums] {
                 pointer.deallocate()
             }
         }
@@ -74,16 +79,16 @@ struct LogisticRegression {
         func evaluate(_ w: [Double], _ gradient: inout [Double]) -> Double {
             let (n, d, outputs) = (self.n, self.d, self.outputs)
             let weightCount = outputs * d
-            // W' as float32, d x outputs row-major: sklearn's float32 copy keeps the Fortran order of its
-            // (outputs, d) weights, so numpy multiplies by a C-contiguous W' (sgemm without transposes), and
-            // by a vector (sgemv) for binary problems. In the parameter layout that is the first d * outputs.
+            // W' as float32, d x outputs row-major (the first d * outputs parameters), and W (outputs x d) for
+            // the product: each logit is one fixed-order dot of a row of X with a row of W.
             w.withUnsafeBufferPointer { w in
                 for i in 0..<weightCount { w32[i] = Float(w[i]) }
+                for j in 0..<d { for k in 0..<outputs { wRows[k * d + j] = w32[j * outputs + k] } }
                 for k in 0..<outputs { b32[k] = Float(w[weightCount + k]) }
             }
             // raw = X W' + b (float32 product, then the intercept added).
             x.withUnsafeBufferPointer { x in
-                linearProduct(x.baseAddress, rows: n, dimension: d, weightsTransposed: w32, outputs: outputs, into: raw)
+                linearProduct(x.baseAddress, rows: n, dimension: d, weights: wRows, outputs: outputs, into: raw)
             }
             for i in 0..<n { for k in 0..<outputs { raw[i * outputs + k] += b32[k] } }
             y.withUnsafeBufferPointer { y in
@@ -116,15 +121,11 @@ struct LogisticRegression {
             let meanLoss = pairwiseSum(pointwiseLoss, n) / Float(n)
             let scale = Float(n)
             for i in 0..<(n * outputs) { pointwiseGradient[i] /= scale }
-            // G' X: (outputs x d) = G' (outputs x n) X (n x d), float32; binary: X' g by sgemv.
+            // G' X: (outputs x d) = G' (outputs x n) X (n x d), float32, each element summed over the samples
+            // in order (binary: X' g).
             x.withUnsafeBufferPointer { x in
-                if outputs == 1 {
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), 1, x.baseAddress, Int32(d),
-                                pointwiseGradient, 1, 0, gradientX, 1)
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(d), Int32(n), 1,
-                                pointwiseGradient, Int32(outputs), x.baseAddress, Int32(d), 0, gradientX, Int32(d))
-                }
+                guard let x = x.baseAddress else { return }
+                ck_weighted_rows_f32(pointwiseGradient, outputs, n, outputs, x, d, d, gradientX, d)
             }
             // scipy hands sklearn the parameters in x0's dtype (float32), so the penalty and the gradient are
             // float32 too: penalty = float32(0.5 l2) * sdot(W, W), gradient = G'X + float32(l2) * W.
@@ -143,7 +144,8 @@ struct LogisticRegression {
                     for k in 0..<outputs { gradient[weightCount + k] = Double(sums[k]) }
                 }
             }
-            let squaredNorm = cblas_sdot(Int32(weightCount), w32, 1, w32, 1)
+            var squaredNorm: Float = 0
+            ck_dot_rows_f32(w32, weightCount, 1, w32, weightCount, 1, weightCount, &squaredNorm, 1)
             let penalty = Float(0.5 * l2) * squaredNorm
             return Double(meanLoss + penalty)
         }
@@ -159,7 +161,7 @@ extension LogisticRegression.Model {
         x.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { weights in
                 scores.withUnsafeMutableBufferPointer { scores in
-                    linearProduct(x.baseAddress, rows: n, dimension: dimension, weightsTransposed: weights.baseAddress,
+                    linearProduct(x.baseAddress, rows: n, dimension: dimension, weights: weights.baseAddress,
                                   outputs: outputs, into: scores.baseAddress)
                 }
             }
@@ -177,17 +179,12 @@ extension LogisticRegression.Model {
     }
 }
 
-/// X W' in float32 as numpy computes `X @ coef.T` for sklearn's Fortran-ordered coefficients: sgemm with a
-/// C-contiguous W' (d x outputs), or sgemv when there is one output.
+/// X W' in float32 (`X @ coef.T`) for W of `outputs` rows of d: every element one fixed-order dot product.
 private func linearProduct(_ x: UnsafePointer<Float>?, rows n: Int, dimension d: Int,
-                           weightsTransposed w: UnsafePointer<Float>?, outputs: Int,
+                           weights w: UnsafePointer<Float>?, outputs: Int,
                            into result: UnsafeMutablePointer<Float>?) {
-    if outputs == 1 {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, x, Int32(d), w, 1, 0, result, 1)
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(outputs), Int32(d), 1,
-                    x, Int32(d), w, Int32(outputs), 0, result, Int32(outputs))
-    }
+    guard let x, let w, let result, n > 0 else { return }
+    ck_dot_rows_f32(x, d, n, w, d, outputs, d, result, outputs)
 }
 
 /// sklearn's `closs_grad_half_binomial`: loss log(1 + e^raw) - y raw and its derivative, in float64, with the

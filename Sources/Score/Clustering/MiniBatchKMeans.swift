@@ -5,12 +5,15 @@
 // What is reproduced exactly: every RandomState call in order (validation indices, init indices, k-means++
 // trials, one weighted `choice` per minibatch, `choice(replace=False)` per reassignment), the float32 update
 // arithmetic, k-means++'s float64 distances, the reassignment rule and the EWA-inertia early stopping.
-// What is not bit-exact: sums done by BLAS (sgemm distances, sdot potentials) may round differently from the
-// OpenBLAS build numpy/sklearn use, which can flip a near-tie assignment.
+// What is not bit-exact: the products (x · c distances, k-means++ potentials and float64 dots) run on the
+// fixed-order kernels of CKernels (fixed_order.c), which sum in another order than the OpenBLAS build numpy/sklearn
+// use, so a near-tie assignment may go the other way than in sklearn. They are not BLAS on purpose: a BLAS kernel
+// sums in the order of the kernel it picks for the CPU, and k-means turns the last bit into another clustering, so
+// the scores would depend on the host; the fixed order gives the same bits on every x86-64 CPU.
 //
 // Bootstrap samples repeat rows, so X is given as `points` (distinct rows) plus `rows` (X's row i is
 // points[rows[i]]): distances are computed once per distinct row, which gives the same values.
-import CBLAS
+import CKernels
 import Foundation
 
 public struct MiniBatchKMeans: Sendable {
@@ -162,8 +165,7 @@ public struct MiniBatchKMeans: Sendable {
                 for j in 0..<d { centerRows[i * d + j] = wide[s * d + j] }
             }
             var dots = [Double](repeating: 0, count: c * u)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(u), Int32(d), 1.0,
-                        centerRows, Int32(d), wide, Int32(d), 0.0, &dots, Int32(u))
+            ck_dot_rows_f64(centerRows, d, c, wide, d, u, d, &dots, u)
             return candidates.enumerated().map { i, candidate in
                 let centerNorm = norms[rowSlot[candidate]]
                 let perSlot = (0..<u).map { s in max(Float(-2 * dots[i * u + s] + centerNorm + norms[s]), 0) }
@@ -180,7 +182,8 @@ public struct MiniBatchKMeans: Sendable {
         setCenter(0, row: rows[first])
         var closest = distances(from: [first])[0]
         let ones = [Float](repeating: 1, count: m)
-        var potential = cblas_sdot(Int32(m), closest, 1, ones, 1)   // (1, m) @ (m,): numpy's dot -> sdot
+        var potential: Float = 0   // (1, m) @ (m,): numpy's dot
+        ck_dot_rows_f32(closest, m, 1, ones, m, 1, m, &potential, 1)
         for c in 1..<max(k, 1) {
             let thresholds = random.randomSample(count: trials).map { $0 * Double(potential) }
             var cumulative = [Double](repeating: 0, count: m)
@@ -191,12 +194,10 @@ public struct MiniBatchKMeans: Sendable {
             for t in 0..<candidates.count {
                 for i in 0..<m { candidateDistances[t][i] = min(closest[i], candidateDistances[t][i]) }
             }
-            // `distance_to_candidates @ sample_weight.reshape(-1, 1)` is a matrix-vector product: numpy calls
-            // sgemv (not sdot), whose float32 summation order differs and can move a later searchsorted.
+            // `distance_to_candidates @ sample_weight.reshape(-1, 1)`: one fixed-order dot per candidate.
             let stacked = Array(candidateDistances.joined())
             var potentials = [Float](repeating: 0, count: candidates.count)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(candidates.count), Int32(m), 1, stacked, Int32(m),
-                        ones, 1, 0, &potentials, 1)
+            ck_dot_rows_f32(stacked, m, candidates.count, ones, m, 1, m, &potentials, 1)
             var best = 0, bestPotential = potentials[0]
             for t in 1..<candidates.count where potentials[t] < bestPotential { best = t; bestPotential = potentials[t] }
             potential = bestPotential
@@ -317,11 +318,11 @@ public struct MiniBatchKMeans: Sendable {
             w.centerNorms[c] = Float(sum)
             c += 1
         }
-        for s in 0..<u { (w.scores + s * k).update(from: w.centerNorms, count: k) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(u), Int32(k), Int32(d), -2.0,
-                    w.gathered, Int32(d), centers, Int32(d), 1.0, w.scores, Int32(k))
+        // ||c||² + (-2 x · c), the x · c summed in a fixed order (sklearn: sgemm with alpha -2, beta 1).
+        ck_dot_rows_f32(w.gathered, d, u, centers, d, k, d, w.scores, k)
         for s in 0..<u {
             let row = w.scores + s * k
+            for c in 0..<k { row[c] = w.centerNorms[c] + -2 * row[c] }
             var best = 0, bestScore = row[0]
             for c in 1..<max(k, 1) where row[c] < bestScore { best = c; bestScore = row[c] }
             w.slotLabel[s] = best
