@@ -88,7 +88,7 @@ struct BF16KernelTests {
 
     /// Per-layer hidden-state cosine (mean over real tokens) of the BF16-kernel forward against float32, and
     /// top-k expert agreement, on each fixture (float32 weights rounded to BF16 at packing).
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    @Test(arguments: Fixtures.names)
     func forwardTracksFloat32(_ name: String) throws {
         let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
         let ids = try Fixtures.matrix(expected, "input_ids")

@@ -68,7 +68,7 @@ struct BatchInvarianceTests {
         try Self.checkAloneAndBatched(SharedData.repository("demo/model"), name: "demo")
     }
 
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    @Test(arguments: Fixtures.names)
     func fixtureVectorsAreBitIdenticalAloneAndBatched(_ name: String) throws {
         try Self.checkAloneAndBatched(Fixtures.url(name), name: name)
     }

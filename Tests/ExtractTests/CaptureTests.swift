@@ -4,7 +4,7 @@ import TestSupport
 @testable import Extract
 
 /// The capture sink: every intermediate is tagged (name, layer) and only what the filter wants is handed over.
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct CaptureTests {
     @Test func intermediatesArriveInForwardOrderWithTheirTags() throws {
         let model = try MoEModel.load(directory: Fixtures.url("deepseekmoe-tiny"))

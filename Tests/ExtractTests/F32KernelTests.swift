@@ -94,7 +94,7 @@ struct F32KernelTests {
 
     /// The forward pass on the kernel (the default for these F32 checkpoints) against sgemm (`f32Kernel: false`):
     /// float32 both, so hidden states agree to float32 rounding and the top-k experts are the same.
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    @Test(arguments: Fixtures.names)
     func forwardMatchesSgemm(_ name: String) throws {
         let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
         let ids = try Fixtures.matrix(expected, "input_ids")
@@ -116,7 +116,7 @@ struct F32KernelTests {
 
     /// Projections are packed; routers and the shared-expert gate stay on sgemm (their logits are stored), the
     /// embedding as it is.
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: ["qwen2moe-tiny", "deepseekmoe-tiny"])
+    @Test(arguments: ["qwen2moe-tiny", "deepseekmoe-tiny"])
     func packingLeavesRoutersAndEmbedding(_ name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.url(name))
         let (spec, architecture) = try Architectures.spec(config: checkpoint.configData, file: "config.json")
@@ -140,7 +140,6 @@ struct F32KernelTests {
         #expect(!F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .int8))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .q4))
-        guard SharedData.available else { return }
         let model = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"))
         #expect(model.usesF32Kernel == F32Kernel.allowedByEnvironment, "an F32 checkpoint runs on the F32 kernel by default")
         if BF16Kernel.supported {

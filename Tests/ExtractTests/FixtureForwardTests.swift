@@ -6,7 +6,7 @@ import TestSupport
 /// Every reference fixture through the native forward pass: SPEC §2's accuracy bar per layer, identical top-k
 /// experts per valid token, and padded vs unpadded agreement. The fixtures are F32 checkpoints, so on a CPU with
 /// AVX-512F the default path is the F32 kernel (`F32Kernel`); the padded batch also runs with it off (sgemm).
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct FixtureForwardTests {
     /// `f32Kernel`: nil = the default path, false = sgemm.
     @Test(arguments: Fixtures.names, [nil, false] as [Bool?])

@@ -2,11 +2,11 @@ import Foundation
 import TestSupport
 @testable import Extract
 
-/// The five reference fixtures of ../shared/fixtures/models and helpers to compare against them.
+/// The five reference fixtures (vendored in Tests/Fixtures/models from ../shared/fixtures/models) and helpers to compare against them.
 enum Fixtures {
     static let names = ["olmoe-tiny", "qwen2moe-tiny", "mixtral-tiny", "qwen3moe-tiny", "deepseekmoe-tiny"]
 
-    static func url(_ name: String) -> URL { SharedData.url("fixtures/models/\(name)") }
+    static func url(_ name: String) -> URL { FixtureModels.url(name) }
 
     /// Rows of a 2-D I64 tensor.
     static func matrix(_ file: SafetensorsFile, _ name: String) throws -> [[Int]] {

@@ -4,7 +4,7 @@ import TestSupport
 @testable import Extract
 
 /// Loading checkpoints: dtypes, shards, the tensor-name mapping, and the errors for tensors that do not fit the config.
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct ModelLoadingTests {
     private let fixture = Fixtures.url("qwen2moe-tiny")
     private let input = ([[5, 17, 999, 3, 42], [0, 0, 8, 9, 10]], [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
@@ -121,7 +121,7 @@ struct ModelLoadingTests {
 }
 
 /// OLMoE's `clip_qkv` (null in the fixture): a loose clip changes nothing, a tight one changes the output.
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct ClipQKVTests {
     @Test func clipIsAppliedWhenConfigured() throws {
         let ids = [[5, 17, 999, 3, 42]], mask = [[1, 1, 1, 1, 1]]

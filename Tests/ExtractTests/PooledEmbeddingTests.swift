@@ -4,7 +4,7 @@ import TestSupport
 @testable import Extract
 
 /// Pooled outputs for the store, batching under a token budget, and the refusals of bad token input.
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct PooledEmbeddingTests {
     private static let texts: [[Int]] = [
         [771, 193, 936, 565, 481, 526, 587, 114, 322, 598, 618, 968],
@@ -139,7 +139,7 @@ struct PooledEmbeddingTests {
     }
 }
 
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct SlidingWindowTests {
     @Test func sequencesLongerThanMixtralsWindowAreRefused() throws {
         let builder = try CheckpointBuilder()

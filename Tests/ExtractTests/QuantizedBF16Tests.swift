@@ -77,7 +77,7 @@ struct QuantizedBF16Tests {
 
     /// The quantized forward on the kernel against the quantized forward on sgemm (same codes): per-layer mean
     /// cosine >= 0.999 on every fixture; the variants differ.
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    @Test(arguments: Fixtures.names)
     func quantizedForwardOnKernelTracksSgemm(_ name: String) throws {
         let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
         let ids = try Fixtures.matrix(expected, "input_ids")

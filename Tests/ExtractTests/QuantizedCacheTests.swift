@@ -4,7 +4,7 @@ import TestSupport
 @testable import Extract
 
 /// The on-disk cache of quantized weights: written once, mapped after, identical outputs; unusable files rebuilt.
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct QuantizedCacheTests {
     let folder: URL
 

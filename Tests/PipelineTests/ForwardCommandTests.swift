@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// `pipeline forward` and `pipeline inspect-model` end to end (SPEC §3).
-@Suite(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+@Suite
 struct ForwardCommandTests {
     private func temporary(_ name: String) -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("moee-cli-\(UUID().uuidString)-\(name)")
@@ -12,7 +12,7 @@ struct ForwardCommandTests {
 
     @Test(arguments: ["olmoe-tiny", "deepseekmoe-tiny"])
     func forwardWritesTheFixtureLayout(_ name: String) throws {
-        let fixture = SharedData.url("fixtures/models/\(name)")
+        let fixture = FixtureModels.url(name)
         let expected = try SafetensorsFile(url: fixture.appendingPathComponent("expected.safetensors"))
         let columns = try expected.info("input_ids").shape[1]
         let rows = { (values: [Int]) in stride(from: 0, to: values.count, by: columns).map { Array(values[$0..<($0 + columns)]) } }
@@ -40,7 +40,7 @@ struct ForwardCommandTests {
     }
 
     @Test func forwardRefusesBadInputWithExitOne() throws {
-        let fixture = SharedData.url("fixtures/models/olmoe-tiny")
+        let fixture = FixtureModels.url("olmoe-tiny")
         let input = temporary("bad.json"), output = temporary("out.safetensors")
         defer { try? FileManager.default.removeItem(at: input) }
         try Data(#"{"input_ids": [[1, 2, 5000]]}"#.utf8).write(to: input)
@@ -58,7 +58,8 @@ struct ForwardCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
-    @Test func inspectModelWorksWithoutWeights() throws {
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)))
+    func inspectModelWorksWithoutWeights() throws {
         let folder = SharedData.url("models/mistralai--Mixtral-8x7B-v0.1")
         let text = try PipelineProcess.run(["inspect-model", folder.path])
         #expect(text.status == 0)
