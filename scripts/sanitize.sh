@@ -62,7 +62,17 @@ run() {  # sanitizer
     printf '%-8s exit %-3s reports %-3s (in %s files) build %4ss total %4ss load %s | %s\n' \
         "$sanitizer" "$rc" "$reports" "$files" "$built" $((SECONDS - start)) "$(cut -d' ' -f1-3 /proc/loadavg)" \
         "$summary"
-    [[ $rc -ne 0 || $reports -ne 0 || $files -ne 0 ]] && status=1
+    if [[ $rc -ne 0 || $reports -ne 0 || $files -ne 0 ]]; then
+        status=1
+        # CI keeps only this script's output: show the start of each report so the cause is in the log.
+        local report
+        for report in "$reports_dir"/*; do
+            [[ -f $report ]] || continue
+            echo "--- $sanitizer report $report (first 60 lines) ---"
+            head -60 "$report"
+        done
+        [[ $rc -ne 0 ]] && { echo "--- $sanitizer failing tests ---"; grep -E '✘' "$log" | head -20; }
+    fi
 }
 case $WHICH in
     address|thread) run "$WHICH" ;;

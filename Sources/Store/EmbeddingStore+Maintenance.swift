@@ -10,6 +10,14 @@ public struct StoreStats: Sendable {
         public var records: Int
     }
 
+    /// One registered model: the variant is what `extract` recorded as computing its tensors.
+    public struct Variant: Sendable, Equatable {
+        public var name: String
+        public var variant: String
+        public var fingerprint: String
+        public var records: Int
+    }
+
     public struct Kind: Sendable {
         public var name: String
         /// The codec new blobs of this kind are written with.
@@ -31,13 +39,19 @@ public struct StoreStats: Sendable {
     public var texts: Int
     public var records: Int
     public var groups: [Group]
+    /// Every registered model (name, variant, fingerprint) with its record count, in registration order.
+    public var variants: [Variant]
     public var kinds: [Kind]
 
     /// A plain-text table for `pipeline store stats`.
     public var table: String {
         var lines = ["store \(path): schema version \(schemaVersion), \(fileBytes) bytes on disk",
                      "\(models) models, \(prompts) prompts, \(texts) texts, \(records) records", "",
-                     "model | prompt | records"]
+                     "model | variant | fingerprint | records"]
+        for model in variants {
+            lines.append("\(model.name) | \(model.variant) | \(model.fingerprint.prefix(16)) | \(model.records)")
+        }
+        lines += ["", "model | prompt | records"]
         for group in groups { lines.append("\(group.model) | \(group.prompt) | \(group.records)") }
         lines += ["", "tensor kind | codec | blobs | values | bytes as float32 | bytes stored | ratio"]
         for kind in kinds {
@@ -73,7 +87,12 @@ extension EmbeddingStore {
         while try grouped.step() {
             groups.append(.init(model: grouped.text(0), prompt: grouped.text(1), records: grouped.int(2)))
         }
-        let shapesByModel = Dictionary(uniqueKeysWithValues: try models().map { ($0.id, $0.shape) })
+        let registered = try models()
+        let variants = try registered.map { model in
+            StoreStats.Variant(name: model.identity.name, variant: model.identity.variant,
+                               fingerprint: model.identity.fingerprint, records: try recordCount(model: model.id))
+        }
+        let shapesByModel = Dictionary(uniqueKeysWithValues: registered.map { ($0.id, $0.shape) })
         var kinds: [StoreStats.Kind] = []
         for (table, codec) in [("hidden_states", hiddenCodec), ("router_logits", routerCodec)] {
             var kind = StoreStats.Kind(name: table, codec: Self.describe(codec), blobs: 0, values: 0, float32Bytes: 0, storedBytes: 0)
@@ -93,7 +112,7 @@ extension EmbeddingStore {
         let pageSize = Int(try db.scalarInt("PRAGMA page_size") ?? 0)
         return StoreStats(path: path, schemaVersion: Schema.version, fileBytes: pageCount * pageSize,
                           models: try count("models"), prompts: try count("prompts"), texts: try count("texts"),
-                          records: try count("records"), groups: groups, kinds: kinds)
+                          records: try count("records"), groups: groups, variants: variants, kinds: kinds)
     }
 
     /// Decodes every blob (checksum, shape, decompression), checks that every record has all its tensors and

@@ -18,11 +18,11 @@ import TestSupport
 
     /// A copy of the demo manifest with absolute paths, its own store and output.
     func manifest(_ name: String, store: String? = nil, tokenBudget: Int = 2048, maxLength: Int? = nil,
-                  quantization: String = "none") throws -> String {
+                  quantization: String = "none", model: URL? = nil) throws -> String {
         let demo = SharedData.repository("demo")
         let json = """
             {"store": "\(store ?? "\(name)/cache.sqlite")", "output": "\(name)",
-             "models": [{"name": "demo", "path": "\(demo.appendingPathComponent("model").path)", "quantization": "\(quantization)", "token_budget": \(tokenBudget)\(maxLength.map { ", \"max_length\": \($0)" } ?? "")}],
+             "models": [{"name": "demo", "path": "\((model ?? demo.appendingPathComponent("model")).path)", "quantization": "\(quantization)", "token_budget": \(tokenBudget)\(maxLength.map { ", \"max_length\": \($0)" } ?? "")}],
              "prompts": ["none", "prompteol"],
              "tasks": {"root": "\(demo.appendingPathComponent("tasks").path)",
                        "types": ["STS", "Summarization", "PairClassification", "Reranking", "Classification", "Clustering"]},
@@ -50,6 +50,28 @@ import TestSupport
         #expect(result.stdout.contains("RANDOM weights"))
         let csv = try summary("demo")
         #expect(csv.split(separator: "\n").count == 1 + 2 * 9)  // header + 2 prompts x 9 grid points
+        // The README shows the start of this table; every host prints the same digits (docs/score.md).
+        let readme = try String(contentsOf: SharedData.repository("README.md"), encoding: .utf8)
+        let shown = readme.split(separator: "\n").filter { $0.hasPrefix("| demo-olmoe-random |") }
+        #expect(shown.count >= 3)
+        for row in shown { #expect(result.stdout.contains(row), "README row not printed by the demo: \(row)") }
+    }
+
+    /// Stage two from the cache alone: extract, move the checkpoint away, and `score` writes the same
+    /// summary.csv byte for byte, saying in one line that it used the store's record of the model.
+    @Test func scoreWithoutTheCheckpointFolderWritesTheSameSummary() throws {
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: SharedData.repository("demo/model"), to: model)
+        let manifest = try manifest("alone", model: model)
+        #expect(try run(["run", manifest]).status == 0)
+        let withCheckpoint = try summary("alone")
+        try FileManager.default.moveItem(at: model, to: folder.appendingPathComponent("model-moved-away"))
+        let score = try run(["score", manifest])
+        #expect(score.status == 0, "\(score.stderr)")
+        #expect(score.stderr.split(separator: "\n").filter { $0.contains("using the store's record of the model") }.count == 1)
+        #expect(try summary("alone") == withCheckpoint)
+        let extract = try run(["extract", manifest])
+        #expect(extract.status == 1 && extract.stderr.contains("models[0].path") && extract.stderr.contains("does not exist"))
     }
 
     /// Starts `pipeline extract` and returns once it has loaded the model (batches are about to be written).

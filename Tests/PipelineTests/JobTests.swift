@@ -39,6 +39,8 @@ final class FakeCache: CacheBackend {
         puts += 1
         for record in batch { records[Self.id(model, prompt, record.text), default: 0] += 1 }
     }
+
+    func storedModels() throws -> [StoredModelRecord] { [] }
 }
 
 @Suite(.serialized) struct JobTests {
@@ -138,7 +140,7 @@ final class FakeCache: CacheBackend {
         var unwritable = manifest
         unwritable.output = URL(fileURLWithPath: "/dev/null/results")  // under a file: fails even for root
         final class NoBackends: BackendFactory {
-            func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey { Issue.record("reached the model"); throw UsageError("") }
+            func checkpointFingerprint(for model: Manifest.ModelEntry) throws -> String { Issue.record("reached the model"); throw UsageError("") }
             func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend { Issue.record("reached the model"); throw UsageError("") }
             func cache(at path: URL, writable: Bool) throws -> CacheBackend { Issue.record("reached the cache"); throw UsageError("") }
             func scoring(cache: CacheBackend) throws -> ScoringBackend { Issue.record("reached scoring"); throw UsageError("") }

@@ -59,6 +59,22 @@ import Testing
         #expect(stats.table.contains("hidden_states | F16+shuffle+LZ4"))
     }
 
+    /// `store stats` lists each model's variants as extract recorded them, with their record counts.
+    @Test func statsListsEveryVariantOfAModel() throws {
+        let directory = try TemporaryDirectory()
+        let store = try EmbeddingStore(path: directory.path("a.sqlite"))
+        let base = tinyGenerator.model, prompt = try store.register(tinyGenerator.prompt)
+        let plain = try store.register(base)
+        let bf16 = try store.register(ModelIdentity(name: base.name, variant: "q4k+bf16", fingerprint: base.fingerprint,
+                                                    architectureJSON: base.architectureJSON))
+        try store.put((0..<3).map(tinyGenerator.record), model: plain, prompt: prompt)
+        try store.put((0..<2).map(tinyGenerator.record), model: bf16, prompt: prompt)
+        let stats = try store.stats()
+        #expect(stats.variants.map(\.variant) == [base.variant, "q4k+bf16"])
+        #expect(stats.variants.map(\.records) == [3, 2])
+        #expect(stats.table.contains("\(base.name) | q4k+bf16 | \(base.fingerprint.prefix(16)) | 2"))
+    }
+
     @Test func mergeCopiesEverythingAndIsIdempotent() throws {
         let directory = try TemporaryDirectory()
         let a = directory.path("a.sqlite"), b = directory.path("b.sqlite"), out = directory.path("out.sqlite")

@@ -221,10 +221,13 @@ final class PanelScratch: @unchecked Sendable {
 
         /// `workers` buffers of at least `elements` values each, for the caller alone until `give`.
         func take(_ workers: Int, elements: Int) -> [PanelScratch] {
+            // A fresh array, filled by popping: `Array(free.suffix(n))` could share `free`'s storage (an empty or
+            // whole slice keeps the buffer), which `give` then mutated on another thread (ThreadSanitizer).
             let taken: [PanelScratch] = lock.withLock {
-                let n = min(workers, free.count)
-                defer { free.removeLast(n) }
-                return Array(free.suffix(n))
+                var taken: [PanelScratch] = []
+                taken.reserveCapacity(workers)
+                while taken.count < workers, let buffer = free.popLast() { taken.append(buffer) }
+                return taken
             }
             let all = taken + (taken.count..<workers).map { _ in PanelScratch(count: elements) }
             for buffer in all { buffer.reserve(elements) }

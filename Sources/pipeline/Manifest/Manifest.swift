@@ -27,6 +27,13 @@ struct Manifest: Sendable {
         let tokenBudget: Int
         /// A folder for the on-disk cache of quantized weights (`quantized_cache`; `extract --quantized-cache`).
         var quantizedCache: URL? = nil
+        /// Picks one of several stored variants of this model (`variant`, e.g. "q4k+bf16"); score only.
+        var variant: String? = nil
+        /// Picks one of several stored fingerprints of this model (`fingerprint`, a prefix is enough); score only.
+        var fingerprint: String? = nil
+        /// Why the checkpoint folder cannot be used (missing, no config or weights), when the manifest was loaded
+        /// for `score`, which can work from the store's record of the model instead; nil when the folder is usable.
+        var folderProblem: ManifestError? = nil
     }
 
     /// How weights are held in memory during extract; part of the model's cache key (its variant).
@@ -57,8 +64,9 @@ extension Manifest {
     static let topLevelKeys = ["store", "output", "models", "prompts", "tasks", "recipes", "shards", "description"]
 
     /// Reads and validates a manifest: unknown keys, wrong types, unknown tasks, prompts and recipes, and model
-    /// folders without a config or weights are all errors naming the key path.
-    static func load(_ file: URL) throws -> Manifest {
+    /// folders without a config or weights are all errors naming the key path. `requireModelFolders: false`
+    /// (score) records a folder problem in `ModelEntry.folderProblem` instead: stage two can use the store's record.
+    static func load(_ file: URL, requireModelFolders: Bool = true) throws -> Manifest {
         let name = file.path
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
@@ -69,10 +77,11 @@ extension Manifest {
             throw ManifestError(file: name, path: "(file)", message: "not valid JSON: \(jsonErrorDetail(error))")
         }
         let folder = file.deletingLastPathComponent()
-        return try decode(JSONValue(raw: raw, path: "", file: name), file: file, folder: folder)
+        return try decode(JSONValue(raw: raw, path: "", file: name), file: file, folder: folder,
+                          requireModelFolders: requireModelFolders)
     }
 
-    static func decode(_ root: JSONValue, file: URL, folder: URL) throws -> Manifest {
+    static func decode(_ root: JSONValue, file: URL, folder: URL, requireModelFolders: Bool = true) throws -> Manifest {
         let top = try root.object(allowedKeys: topLevelKeys)
         try top.finish()
         _ = try top.optional("description")?.string()
@@ -81,7 +90,7 @@ extension Manifest {
 
         let modelValues = try top.required("models").array()
         guard !modelValues.isEmpty else { throw top.error("\"models\" is empty: name at least one model") }
-        let models = try modelValues.map { try decodeModel($0, folder: folder) }
+        let models = try modelValues.map { try decodeModel($0, folder: folder, requireFolder: requireModelFolders) }
         try rejectDuplicates(models.map(\.name), what: "model name", in: top, key: "models")
 
         let tasks = try decodeTasks(try top.required("tasks"), folder: folder)
@@ -102,16 +111,20 @@ extension Manifest {
 
     // MARK: Models
 
-    static let modelKeys = ["name", "path", "quantization", "max_length", "token_budget", "quantized_cache"]
+    static let modelKeys = ["name", "path", "quantization", "max_length", "token_budget", "quantized_cache",
+                            "variant", "fingerprint"]
 
-    static func decodeModel(_ value: JSONValue, folder: URL) throws -> ModelEntry {
+    static func decodeModel(_ value: JSONValue, folder: URL, requireFolder: Bool = true) throws -> ModelEntry {
         let object = try value.object(allowedKeys: modelKeys)
         try object.finish()
         let name = try object.required("name").string()
         guard !name.isEmpty else { throw object.error("\"name\" is empty") }
         let pathValue = try object.required("path")
         let path = resolve(try pathValue.string(), against: folder)
-        try checkModelFolder(path, value: pathValue)
+        var folderProblem: ManifestError?
+        do { try checkModelFolder(path, value: pathValue) } catch let problem as ManifestError where !requireFolder {
+            folderProblem = problem
+        }
 
         var quantization = Quantization.none
         if let value = object.optional("quantization") {
@@ -142,8 +155,16 @@ extension Manifest {
             guard !text.isEmpty else { throw value.error("\"quantized_cache\" is empty") }
             quantizedCache = resolve(text, against: folder)
         }
+        func nonEmpty(_ key: String) throws -> String? {
+            guard let value = object.optional(key) else { return nil }
+            let text = try value.string()
+            guard !text.isEmpty else { throw value.error("\"\(key)\" is empty") }
+            return text
+        }
         return ModelEntry(name: name, path: path, quantization: quantization, maxLength: maxLength,
-                          tokenBudget: tokenBudget, quantizedCache: quantizedCache)
+                          tokenBudget: tokenBudget, quantizedCache: quantizedCache,
+                          variant: try nonEmpty("variant"), fingerprint: try nonEmpty("fingerprint"),
+                          folderProblem: folderProblem)
     }
 
     /// A checkpoint folder needs config.json, tokenizer.json and weights (SPEC.md §1); checked before any work.

@@ -7,13 +7,9 @@ import Store
 // EmbeddingStore, Score's tasks, recipes and evaluators.
 
 struct RealBackends: BackendFactory {
-    func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey {
+    func checkpointFingerprint(for model: Manifest.ModelEntry) throws -> String {
         // Checkpoint reads config.json and the safetensors headers (memory-mapped), never the weights whole.
-        let checkpoint = try Checkpoint(directory: model.path)
-        let bf16 = BF16Kernel.appliesByDefault(weightDType: MoEModel.dominantDType(checkpoint.bytesByDType),
-                                               quantization: Quantization(rawValue: model.quantization.rawValue) ?? .none)
-        return ModelKey(name: model.name, variant: model.quantization.variant(bf16Kernel: bf16), fingerprint: checkpoint.fingerprint,
-                        architectureJSON: "{}")
+        try Checkpoint(directory: model.path).fingerprint
     }
 
     func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend {
@@ -31,7 +27,7 @@ struct RealBackends: BackendFactory {
 }
 
 extension Manifest.Quantization {
-    /// The model's variant in the cache key: the quantization ("f32" = none, "int8", "q4k": `Quantization.variantName`),
+    /// The variant `extract` records in the cache key (score reads it back, never re-derives it): the quantization ("f32" = none, "int8", "q4k": `Quantization.variantName`),
     /// or when the BF16 kernel computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint,
     /// or any quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel (`F32Kernel`, F32 checkpoints) leaves
     /// "f32": it computes float32 products as sgemm does, only summing in another order.
@@ -122,6 +118,15 @@ final class StoreCache: CacheBackend {
             return texts.filter { seen.insert($0).inserted }
         }
         return try store.missingTexts(model: modelID, prompt: promptID, texts: texts)
+    }
+
+    func storedModels() throws -> [StoredModelRecord] {
+        try store.models().map { model in
+            StoredModelRecord(key: ModelKey(name: model.identity.name, variant: model.identity.variant,
+                                            fingerprint: model.identity.fingerprint,
+                                            architectureJSON: model.identity.architectureJSON),
+                              records: try store.recordCount(model: model.id))
+        }
     }
 
     func put(_ records: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws {

@@ -53,6 +53,8 @@ protocol CacheBackend: AnyObject {
     func missingTexts(model: ModelKey, prompt: PromptKey, texts: [String]) throws -> [String]
     /// Stores one batch in one transaction.
     func put(_ records: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws
+    /// Every model the cache holds, with its record count (what `score` looks manifest models up in).
+    func storedModels() throws -> [StoredModelRecord]
 }
 
 /// A task as `score` sees it: what it must embed, and how to score it.

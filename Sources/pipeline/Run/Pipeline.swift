@@ -2,8 +2,9 @@ import Foundation
 
 /// Opens the real stages for the commands (implemented in `Adapters.swift`; tests pass fakes).
 protocol BackendFactory {
-    /// The model's cache key without loading its weights (config, safetensors headers): what `score` needs.
-    func modelKey(for model: Manifest.ModelEntry) throws -> ModelKey
+    /// The checkpoint's fingerprint without loading its weights (config, safetensors headers): what `score`
+    /// checks the store's records against when the folder is there.
+    func checkpointFingerprint(for model: Manifest.ModelEntry) throws -> String
     /// Tokenizer and forward pass, weights loaded: what `extract` needs.
     func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend
     /// The cache at `path`; `writable` for extract (which takes the writer lock), read-only for score.
@@ -17,6 +18,8 @@ enum Pipeline {
     /// Stage one over a manifest. Prints one closing line per model on stderr.
     static func extract(_ manifest: Manifest, shard: Shard, backends: BackendFactory,
                         log: (String) -> Void = { stderr($0) }) throws {
+        // Stage one needs every checkpoint (stage two can do without).
+        if let problem = manifest.models.lazy.compactMap(\.folderProblem).first { throw problem }
         try Preflight.checkWritable(manifest.store.deletingLastPathComponent())
         let cache = try backends.cache(at: manifest.store, writable: true)
         let scoring = try backends.scoring(cache: cache)
@@ -52,7 +55,16 @@ enum Pipeline {
         let cache = try backends.cache(at: manifest.store, writable: false)
         let scoring = try backends.scoring(cache: cache)
         let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
-        let models = try manifest.models.map { try backends.modelKey(for: $0) }
+        // Each model as the store recorded it (variant included); the checkpoint folder is optional here.
+        let stored = try cache.storedModels()
+        var models: [ModelKey] = []
+        for (index, entry) in manifest.models.enumerated() {
+            let fingerprint = entry.folderProblem == nil ? try backends.checkpointFingerprint(for: entry) : nil
+            let found = try ModelLookup.resolve(entry, index: index, stored: stored, checkpointFingerprint: fingerprint,
+                                                storePath: manifest.store.path)
+            if let note = found.note { log(note) }
+            models.append(found.key)
+        }
         let job = ScoreJob(manifest: manifest, scoring: scoring, cache: cache, models: models)
         let table = try job.run(tasks: tasks, log: log)
         let heading = title ?? "moee results: \(manifest.file.lastPathComponent)"

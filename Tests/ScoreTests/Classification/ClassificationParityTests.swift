@@ -34,9 +34,10 @@ struct ClassificationParityTests {
     }
 
     /// Mean accuracy (main score), every experiment's accuracy and every metric. The solver replays sklearn's
-    /// float32 objective and scipy's L-BFGS-B step rules; the results agree with mteb to rounding here, but BLAS
-    /// builds sum in their own order, so on other data a test prediction at a decision boundary may flip: the
-    /// main score is held to the 1e-4 and the other metrics to 1e-9 (what these cases reach).
+    /// float32 objective and scipy's L-BFGS-B step rules, but its products run on the fixed-order kernels
+    /// (docs/score.md, "The same scores on every host") while sklearn's run in whatever order the reference
+    /// host's BLAS chose: a test prediction at a decision boundary may flip (TweetSentimentExtraction flips one,
+    /// moving f1/precision/recall by ~1e-5 with accuracy unchanged). Every metric is held to the 1e-4.
     @Test(arguments: tasks) func scoresMatchMteb(task: String) throws {
         let reference = try #require(try Self.reference(task))
         let train = try Self.split(task, "train")
@@ -67,7 +68,7 @@ struct ClassificationParityTests {
         // Every other metric mteb reports (f1, precision, recall, their weighted forms, ap for binary tasks).
         for (key, value) in expectedMetrics where key != "main_score" {
             let expected = try #require(value.double)
-            #expect(abs((scores.metrics[key] ?? .nan) - expected) <= 1e-9, "\(key)")
+            #expect(abs((scores.metrics[key] ?? .nan) - expected) <= 1e-4, "\(key)")
         }
     }
 
