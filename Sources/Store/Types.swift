@@ -1,7 +1,8 @@
 // The value types of the store's public API.
 
-/// How a sequence's token vectors were reduced to one vector.
-public enum Pooling: String, Sendable, CaseIterable {
+/// How a sequence's token vectors were reduced to one vector: the one definition, used by the store's records,
+/// Score's recipes and the manifest's `pooling` grids.
+public enum Pooling: String, Codable, Sendable, CaseIterable {
     /// The last valid (non-pad) token.
     case last
     /// The mean over valid tokens.

@@ -1,4 +1,6 @@
 import Foundation
+import Score
+import Store
 import Testing
 import TestSupport
 @testable import pipeline
@@ -16,9 +18,17 @@ final class FakeEncoder: EncoderBackend {
         return [0] + words.map { $0.count }
     }
 
-    func encode(_ batch: [PreparedText], tokenBudget: Int) throws -> [EncodedRecord] {
+    func encode(_ batch: [PreparedText]) throws -> [PooledRecord] {
         batches.append(batch)
-        return batch.map { EncodedRecord(text: $0.text, tokenCount: $0.tokens.count, truncated: $0.truncated, payload: 0) }
+        return batch.map { PooledRecord.placeholder($0.text, tokens: $0.tokens.count, truncated: $0.truncated) }
+    }
+}
+
+extension PooledRecord {
+    /// A record with no tensors, for fakes that only count texts.
+    static func placeholder(_ text: String, tokens: Int, truncated: Bool = false) -> PooledRecord {
+        PooledRecord(text: text, tokenCount: tokens, truncated: truncated, hiddenStates: [:], routerLogits: [:],
+                     hiddenLayers: 0, hiddenSize: 0, routerLayers: [], experts: 0)
     }
 }
 
@@ -35,12 +45,14 @@ final class FakeCache: CacheBackend {
         texts.filter { records[Self.id(model, prompt, $0)] == nil }
     }
 
-    func put(_ batch: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws {
+    func put(_ batch: [PooledRecord], model: ModelKey, prompt: PromptKey) throws {
         puts += 1
         for record in batch { records[Self.id(model, prompt, record.text), default: 0] += 1 }
     }
 
     func storedModels() throws -> [StoredModelRecord] { [] }
+
+    func tensorSource(model: ModelKey, prompt: PromptKey) throws -> TensorSource? { nil }
 }
 
 @Suite(.serialized) struct JobTests {
@@ -79,16 +91,20 @@ final class FakeCache: CacheBackend {
         #expect(Shard.hash("a") == 0xaf63_dc4c_8601_ec8c)  // FNV-1a 64 reference value
     }
 
-    @Test func batchesRespectTheTokenBudget() {
-        let texts = (1...20).map { PreparedText(text: "\($0)", tokens: Array(repeating: 1, count: $0), truncated: false) }
-        let batches = Batching.batches(texts, tokenBudget: 40)
-        #expect(batches.flatMap { $0 }.count == 20)
-        for batch in batches {
-            let longest = batch.map(\.tokens.count).max() ?? 0
-            #expect(batch.count == 1 || longest * batch.count <= 40)
+    /// Extract plans batches once, with the forward pass's planner: every batch the encoder sees holds at most
+    /// token_budget tokens (a longer text alone), longest texts first, each text once.
+    @Test func batchesRespectTheTokenBudget() throws {
+        let job = ExtractJob(manifest: manifest, taskTexts: taskTexts)
+        let encoder = FakeEncoder(), cache = FakeCache()
+        var model = manifest.models[0]
+        model = Manifest.ModelEntry(name: model.name, path: model.path, quantization: .none, maxLength: nil, tokenBudget: 40)
+        _ = try job.run(model: model, encoder: encoder, cache: cache, makeProgress: Self.quiet)
+        #expect(encoder.batches.count > 1)
+        for batch in encoder.batches {
+            #expect(batch.count == 1 || batch.reduce(0) { $0 + $1.tokens.count } <= 40)
+            #expect(batch.map(\.tokens.count) == batch.map(\.tokens.count).sorted(by: >))
         }
-        #expect(Batching.batches([PreparedText(text: "x", tokens: Array(repeating: 1, count: 99), truncated: false)],
-                                 tokenBudget: 10).count == 1)
+        #expect(cache.records.count == encoder.batches.reduce(0) { $0 + $1.count })
     }
 
     @Test func extractSkipsCachedTextsAndRerunsDoNothing() throws {
@@ -143,7 +159,7 @@ final class FakeCache: CacheBackend {
             func checkpointFingerprint(for model: Manifest.ModelEntry) throws -> String { Issue.record("reached the model"); throw UsageError("") }
             func encoder(for model: Manifest.ModelEntry) throws -> EncoderBackend { Issue.record("reached the model"); throw UsageError("") }
             func cache(at path: URL, writable: Bool) throws -> CacheBackend { Issue.record("reached the cache"); throw UsageError("") }
-            func scoring(cache: CacheBackend) throws -> ScoringBackend { Issue.record("reached scoring"); throw UsageError("") }
+            func scoring(cache: CacheBackend) throws -> any ScoringBackend { Issue.record("reached scoring"); throw UsageError("") }
         }
         #expect(throws: Preflight.NotWritable.self) { try Pipeline.score(unwritable, backends: NoBackends(), log: { _ in }) }
         unwritable.store = URL(fileURLWithPath: "/dev/null/cache.sqlite")
@@ -153,23 +169,23 @@ final class FakeCache: CacheBackend {
     @Test func scoreRefusesToScoreWhenRecordsAreMissingAndSaysWhich() throws {
         struct Task: LoadedTask { let entry: Manifest.TaskEntry; let requiredTexts: [String] }
         final class NoScoring: ScoringBackend {
-            func loadTask(_ entry: Manifest.TaskEntry) throws -> any LoadedTask { Task(entry: entry, requiredTexts: []) }
-            func score(task: any LoadedTask, model: ModelKey, prompt: PromptKey, points: [RecipePoint]) throws -> [ScoredCell] {
+            func loadTask(_ entry: Manifest.TaskEntry) throws -> Task { Task(entry: entry, requiredTexts: []) }
+            func score(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell] {
                 Issue.record("scored although records are missing")
                 return []
             }
         }
         let cache = FakeCache()
         let encoder = FakeEncoder()
-        let tasks: [any LoadedTask] = [Task(entry: manifest.tasks[0], requiredTexts: ["a", "b", "c"])]
+        let tasks = [Task(entry: manifest.tasks[0], requiredTexts: ["a", "b", "c"])]
         // Cache only "a" for prompt none.
         let key = manifest.prompts[0].key(task: manifest.tasks[0].name, maxLength: nil)
-        try cache.put([EncodedRecord(text: "a", tokenCount: 1, truncated: false, payload: 0)], model: encoder.key, prompt: key)
+        try cache.put([PooledRecord.placeholder("a", tokens: 1)], model: encoder.key, prompt: key)
         let job = ScoreJob(manifest: manifest, scoring: NoScoring(), cache: cache, models: [encoder.key])
         do {
             _ = try job.run(tasks: tasks)
             Issue.record("expected MissingRecords")
-        } catch let error as ScoreJob.MissingRecords {
+        } catch let error as MissingRecords {
             #expect(error.gaps.map(\.missing) == [2, 3])
             #expect(error.description.contains("model demo-olmoe-random, prompt none, task \(manifest.tasks[0].name): 2 of 3 texts missing"))
             #expect(error.description.contains("prompt prompteol"))

@@ -142,9 +142,9 @@ import TestSupport
              {"recipe": "moee-sum", "alpha": [0, 0.25, 0.5, 1, 2]}]
             """#))
         #expect(m.recipes[0].points.count == 4)
-        #expect(m.recipes[1].points.map(\.layers) == [.indices([0, 1]), .all])
+        #expect(m.recipes[1].points.map(\.layers) == [[0, 1], nil])
         #expect(m.recipes[1].points.allSatisfy { !$0.softmax })
-        #expect(m.recipes[2].points.map(\.layers) == [.indices([0, 1])])
+        #expect(m.recipes[2].points.map(\.layers) == [[0, 1]])
         #expect(m.recipes[3].points.map(\.alpha) == [0, 0.25, 0.5, 1, 2])
         #expect(m.recipes[3].points[1].label == "MoEE-sum alpha=0.25")
     }

@@ -2,18 +2,19 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import Score
 import Testing
 @testable import pipeline
 
 /// Report layout from synthetic scores (values chosen so every average can be checked by hand).
 @Suite struct ReportTests {
-    static let tasks: [(String, String)] = [("STS12", "STS"), ("STS13", "STS"), ("EmotionClassification", "Classification"),
-                                            ("SummEval", "Summarization")]
+    static let tasks: [(String, TaskType)] = [("STS12", .sts), ("STS13", .sts), ("EmotionClassification", .classification),
+                                              ("SummEval", .summarization)]
 
     /// Score of a task = base + 0.01 * task index; MoEE-sum adds alpha / 10 so alpha 1 is best.
     static func cells() -> [CellScore] {
-        var points = [RecipePoint(kind: .hs), RecipePoint(kind: .rw), RecipePoint(kind: .moeeConcat)]
-        for alpha in [0, 0.5, 1] { points.append(RecipePoint(kind: .moeeSum, alpha: alpha)) }
+        var points = [Recipe(kind: .hs), Recipe(kind: .rw), Recipe(kind: .moeeConcat)]
+        for alpha in [0, 0.5, 1] { points.append(Recipe(kind: .moeeSum, alpha: alpha)) }
         var cells: [CellScore] = []
         for prompt in ["none", "prompteol"] {
             for (p, point) in points.enumerated() {
@@ -30,13 +31,13 @@ import Testing
 
     @Test func tableHasOneRowPerGridPointAndTypeColumnsInMTEBOrder() {
         let table = ResultTable(cells: Self.cells())
-        #expect(table.types == ["Classification", "STS", "Summarization"])
+        #expect(table.types == [.classification, .sts, .summarization])
         #expect(table.tasks.map(\.name) == ["EmotionClassification", "STS12", "STS13", "SummEval"])
         #expect(table.rows.count == 12)
         let hs = table.rows[6]  // prompteol, HS: tasks score 0.00, 0.01, 0.02, 0.03
         #expect(hs.prompt == "prompteol" && hs.recipe.kind == .hs)
-        #expect(abs((hs.byType["STS"] ?? 0) - 0.005) < 1e-12)
-        #expect(abs((hs.byType["Classification"] ?? 0) - 0.02) < 1e-12)
+        #expect(abs((hs.byType[.sts] ?? 0) - 0.005) < 1e-12)
+        #expect(abs((hs.byType[.classification] ?? 0) - 0.02) < 1e-12)
         #expect(abs((hs.average ?? 0) - (0.005 + 0.02 + 0.03) / 3) < 1e-12)
     }
 

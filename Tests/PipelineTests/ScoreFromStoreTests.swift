@@ -1,4 +1,5 @@
 import Foundation
+import Extract
 import Store
 import Testing
 import TestSupport
@@ -12,7 +13,7 @@ import TestSupport
                           records: records)
     }
 
-    static func entry(_ name: String = "m", quantization: Manifest.Quantization = .q4, variant: String? = nil,
+    static func entry(_ name: String = "m", quantization: Quantization = .q4, variant: String? = nil,
                       fingerprint: String? = nil, folderMissing: Bool = true) -> Manifest.ModelEntry {
         Manifest.ModelEntry(name: name, path: URL(fileURLWithPath: "/nowhere/\(name)"), quantization: quantization,
                             maxLength: nil, tokenBudget: 64, variant: variant, fingerprint: fingerprint,
@@ -87,7 +88,7 @@ import TestSupport
              "recipes": [{"recipe": "hs"}, {"recipe": "moee-sum", "alpha": [1]}]}
             """.utf8).write(to: manifestFile)
         let manifest = try Manifest.load(manifestFile)
-        #expect(Manifest.Quantization.q4.variant(bf16Kernel: false) == "q4k")  // what the old lookup sought here
+        #expect(Quantization.q4.storeVariant(bf16Kernel: false) == "q4k")  // what the old lookup sought here
 
         // A store as an AVX-512 BF16 host's extract leaves it: deterministic vectors under variant "q4k+bf16".
         do {
@@ -106,9 +107,9 @@ import TestSupport
             }
             let records = Array(Set(texts)).sorted().map { text in
                 let hidden = (0..<3 * 8).map { _ in next() }, router = (0..<2 * 4).map { _ in next() }
-                return EncodedRecord(text: text, tokenCount: 3, truncated: false, payload: PooledRecord(
-                    text: text, tokenCount: 3, truncated: false, hiddenStates: [.last: hidden, .mean: hidden],
-                    routerLogits: [.last: router, .mean: router], hiddenLayers: 3, hiddenSize: 8, routerLayers: [0, 1], experts: 4))
+                return PooledRecord(text: text, tokenCount: 3, truncated: false, hiddenStates: [.last: hidden, .mean: hidden],
+                                    routerLogits: [.last: router, .mean: router], hiddenLayers: 3, hiddenSize: 8,
+                                    routerLayers: [0, 1], experts: 4)
             }
             try cache.put(records, model: key, prompt: prompt)
         }

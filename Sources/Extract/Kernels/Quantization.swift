@@ -19,6 +19,22 @@ public enum Quantization: String, Sendable, Codable, CaseIterable {
     /// that must not be reused as these. Manifests and `--quantize` still say "q4".
     public var variantName: String { self == .q4 ? "q4k" : rawValue }
 
+    /// The variant the store keys a model's records by (SPEC.md §4): "f32" (no quantization), "int8", "q4k", or
+    /// when the BF16 kernel computed the tensors (AVX-512 BF16 hosts, unless MOEE_BF16_KERNEL=0: BF16 checkpoints and
+    /// every quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel leaves "f32": it computes float32
+    /// products as sgemm does, only summing in another order. `extract` records it; `score` reads it back and never
+    /// re-derives it from the CPU it runs on.
+    public func storeVariant(bf16Kernel: Bool) -> String {
+        let suffix = BF16Kernel.variantSuffix
+        if self == .none { return bf16Kernel ? suffix : "f32" }
+        return bf16Kernel ? "\(variantName)+\(suffix)" : variantName
+    }
+
+    /// Whether a stored variant was computed under this quantization (with or without the BF16 kernel).
+    public func matches(storeVariant variant: String) -> Bool {
+        variant == storeVariant(bf16Kernel: false) || variant == storeVariant(bf16Kernel: true)
+    }
+
     /// The format of the attention projections under this one: int8 under both (under q4 a step more precise than
     /// the MLPs, as llama.cpp's mixes keep some tensors at higher precision; see `ModelWeights.quantized`).
     public var attentionFormat: Quantization { self == .none ? .none : .int8 }

@@ -259,10 +259,23 @@ public final class MoEModel: @unchecked Sendable {
         let requirement = memoryRequirement(tokenBudget: max(tokenBudget, longest), longestSequence: longest)
         guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
         for members in planBatches(lengths: lengths, tokenBudget: tokenBudget) {
-            let batch = PackedBatch(sequences: members.map { sequences[$0] })
-            let collector = PoolingCollector(batch: batch, spec: spec)
-            lock.withLock { pass.forward(batch, state: state, capture: collector.sink) }
-            try body(members, collector.outputs)
+            try body(members, runPooled(members.map { sequences[$0] }))
         }
+    }
+
+    /// One packed batch, as planned by the caller (`planBatches`): every sequence in one forward pass.
+    public func pooledBatch(_ sequences: [[Int]]) throws -> [PooledOutput] {
+        try validate(sequences)
+        let tokens = sequences.reduce(0) { $0 + $1.count }, longest = sequences.map(\.count).max() ?? 0
+        let requirement = memoryRequirement(tokenBudget: max(tokens, 1), longestSequence: longest)
+        guard requirement.fits || !checkMemory else { throw ForwardError.insufficientMemory(requirement) }
+        return runPooled(sequences)
+    }
+
+    private func runPooled(_ sequences: [[Int]]) -> [PooledOutput] {
+        let batch = PackedBatch(sequences: sequences)
+        let collector = PoolingCollector(batch: batch, spec: spec)
+        lock.withLock { pass.forward(batch, state: state, capture: collector.sink) }
+        return collector.outputs
     }
 }

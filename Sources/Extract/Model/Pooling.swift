@@ -74,8 +74,9 @@ final class PoolingCollector {
 }
 
 /// Groups sequences into batches: sorted by length (longest first) so a batch holds similar lengths, each batch at
-/// most `tokenBudget` tokens (a longer sequence goes alone). Returns batches of input indices.
-func planBatches(lengths: [Int], tokenBudget: Int) -> [[Int]] {
+/// most `tokenBudget` tokens (the forward pass packs sequences without padding; a longer sequence goes alone).
+/// Returns batches of input indices. The one batch planner: `pipeline extract` plans with it and commits per batch.
+public func planBatches(lengths: [Int], tokenBudget: Int) -> [[Int]] {
     let order = lengths.indices.sorted { (lengths[$0], $1) > (lengths[$1], $0) }
     var batches: [[Int]] = [], current: [Int] = [], tokens = 0
     for index in order {

@@ -12,11 +12,36 @@ import Foundation
 /// with the population std (ddof = 0, as sklearn's `StandardScaler`); a dimension with zero variance becomes 0
 /// (std treated as 1, sklearn's convention). Never per batch.
 public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Codable, Sendable, CaseIterable {
+    public enum Kind: String, Codable, Sendable, CaseIterable, Comparable {
         case hs
         case rw
         case moeeConcat = "moee-concat"
         case moeeSum = "moee-sum"
+
+        /// As the paper writes them.
+        public var displayName: String {
+            switch self {
+            case .hs: return "HS"
+            case .rw: return "RW"
+            case .moeeConcat: return "MoEE-concat"
+            case .moeeSum: return "MoEE-sum"
+            }
+        }
+
+        /// The parameters each recipe takes (the manifest's grid keys), in the order labels list them.
+        public var parameterKeys: [String] {
+            switch self {
+            case .hs: return ["layer", "pooling"]
+            case .rw: return ["layers", "softmax", "pooling"]
+            case .moeeConcat: return ["layer", "layers", "softmax", "pooling"]
+            case .moeeSum: return ["alpha", "layer", "layers", "softmax", "pooling"]
+            }
+        }
+
+        /// In the order above (HS, RW, MoEE-concat, MoEE-sum): the order of report rows.
+        public static func < (a: Kind, b: Kind) -> Bool {
+            (allCases.firstIndex(of: a) ?? 0) < (allCases.firstIndex(of: b) ?? 0)
+        }
     }
 
     public var kind: Kind
@@ -75,7 +100,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var description: String { name }
 
     /// Shortest text that reads back to the same Double (`0.5`, `1`, `0.25`).
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
     }
 

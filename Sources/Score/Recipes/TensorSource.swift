@@ -1,10 +1,6 @@
-/// How a per-token tensor became one vector per text (the cache stores both).
-public enum Pooling: String, Codable, Sendable, CaseIterable {
-    /// The last valid token.
-    case last
-    /// The mean over valid tokens.
-    case mean
-}
+// How a per-token tensor became one vector per text (last token or mean): the store's `Pooling`, re-exported so
+// that Score's clients name it without importing Store.
+@_exported import enum Store.Pooling
 
 /// Where recipes read cached tensors from (the Store's cache in the pipeline; memory in tests and for
 /// `--embeddings`). Rows come back in the order of `texts`.

@@ -7,6 +7,22 @@ public enum TaskType: String, Codable, Sendable, CaseIterable {
     case clustering = "Clustering"
     case reranking = "Reranking"
 
+    /// MTEB's column order in result tables (the paper's Tables 3 and 4).
+    public static let tableOrder: [TaskType] = [.classification, .clustering, .pairClassification, .reranking, .sts,
+                                                .summarization]
+
+    /// The column heading in result tables.
+    public var abbreviation: String {
+        switch self {
+        case .classification: return "Class."
+        case .clustering: return "Clust."
+        case .pairClassification: return "PairClass."
+        case .reranking: return "Rerank."
+        case .sts: return "STS"
+        case .summarization: return "Summ."
+        }
+    }
+
     /// mteb's main score for the type (what `task.json` names by default).
     public var defaultMainScore: String {
         switch self {

@@ -1,4 +1,5 @@
 import Extract
+import Score
 import Foundation
 
 /// A sweep: models x prompts x tasks x recipes (with parameter grids), and where the cache and results go
@@ -20,6 +21,7 @@ struct Manifest: Sendable {
     struct ModelEntry: Sendable, Equatable {
         let name: String
         let path: URL
+        /// How weights are held in memory during extract (Extract's `Quantization`); part of the cache key (variant).
         let quantization: Quantization
         /// A cap on input tokens below the model's max_position_embeddings (`max_length`).
         let maxLength: Int?
@@ -36,11 +38,6 @@ struct Manifest: Sendable {
         var folderProblem: ManifestError? = nil
     }
 
-    /// How weights are held in memory during extract; part of the model's cache key (its variant).
-    enum Quantization: String, Sendable, CaseIterable {
-        case none, int8, q4
-    }
-
     struct PromptEntry: Sendable {
         let prompt: Prompt
         /// Per-task instructions, by task name (`instructions`).
@@ -53,7 +50,7 @@ struct Manifest: Sendable {
     /// A task folder chosen by the manifest.
     struct TaskEntry: Sendable, Equatable {
         let name: String
-        let type: String
+        let type: TaskType
         let folder: URL
     }
 
@@ -211,11 +208,11 @@ extension Manifest {
             }
             if !chosen.contains(task) { chosen.append(task) }
         }
-        let knownTypes = TaskCatalog.taskTypes
+        let knownTypes = TaskType.allCases.map(\.rawValue)
         for value in types {
-            let type = try value.string()
-            guard knownTypes.contains(type) else {
-                throw value.error("unknown task type \"\(type)\"" + suggestion(type, knownTypes)
+            let text = try value.string()
+            guard let type = TaskType(rawValue: text) else {
+                throw value.error("unknown task type \"\(text)\"" + suggestion(text, knownTypes)
                                   + " (valid: \(knownTypes.joined(separator: ", ")))")
             }
             let ofType = catalog.filter { $0.type == type }

@@ -1,13 +1,11 @@
 import Foundation
+import Score
 
 /// The task folders under a root (SPEC.md §6): every subfolder with a `task.json`, by name and type.
 ///
 /// Only `name` and `type` are read here, so that a manifest can be checked (and task names suggested) before
 /// any work starts; loading the splits is the Score module's job.
 enum TaskCatalog {
-    /// The six task types of the paper, as `task.json` spells them.
-    static let taskTypes = ["STS", "Classification", "Clustering", "PairClassification", "Reranking", "Summarization"]
-
     enum Error: Swift.Error, CustomStringConvertible {
         case notAFolder(String)
         case empty(String)
@@ -45,9 +43,9 @@ enum TaskCatalog {
               let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Error.badTaskJSON(file.path, "not a JSON object")
         }
-        guard let type = object["type"] as? String else { throw Error.badTaskJSON(file.path, "no string \"type\"") }
-        guard taskTypes.contains(type) else {
-            throw Error.badTaskJSON(file.path, "unknown task type \"\(type)\"\(suggestion(type, taskTypes))")
+        guard let text = object["type"] as? String else { throw Error.badTaskJSON(file.path, "no string \"type\"") }
+        guard let type = TaskType(rawValue: text) else {
+            throw Error.badTaskJSON(file.path, "unknown task type \"\(text)\"\(suggestion(text, TaskType.allCases.map(\.rawValue)))")
         }
         // The folder name is what a manifest names; task.json's "name" may carry a longer display name.
         return Manifest.TaskEntry(name: folderName, type: type, folder: folder)

@@ -1,11 +1,12 @@
 import Foundation
+import Score
 
 /// The two figures of a sweep, per (model, prompt).
 enum Plots {
     /// The paper's Figure 1: per task type, HS vs RW vs MoEE-concat vs MoEE-sum. A recipe with a grid shows its
     /// best point, and the legend says so and names the split that chose it.
     static func recipeBars(_ table: ResultTable, model: String, prompt: String) -> String {
-        let groups = table.types.map { ResultTable.typeAbbreviation[$0] ?? $0 } + ["Avg."]
+        let groups = table.types.map(\.abbreviation) + ["Avg."]
         let series = table.bestPerKind(model: model, prompt: prompt).map { best -> SVGChart.Series in
             var name = best.row.recipe.label
             if best.gridSize > 1 { name += " (best of \(best.gridSize) on \(table.splitDescription))" }
@@ -22,12 +23,12 @@ enum Plots {
     static func alphaLines(_ table: ResultTable, model: String, prompt: String) -> String? {
         let sums = table.rows(model: model, prompt: prompt).filter { $0.recipe.kind == .moeeSum }
         guard let first = sums.first else { return nil }
-        func withoutAlpha(_ point: RecipePoint) -> RecipePoint { var p = point; p.alpha = 0; return p }
+        func withoutAlpha(_ point: Recipe) -> Recipe { var p = point; p.alpha = 0; return p }
         let line = sums.filter { withoutAlpha($0.recipe) == withoutAlpha(first.recipe) }
             .sorted { $0.recipe.alpha < $1.recipe.alpha }
         guard line.count > 1 else { return nil }
         var series = table.types.map { type in
-            SVGChart.Series(name: type, values: line.map { $0.byType[type].map { $0 * 100 } })
+            SVGChart.Series(name: type.rawValue, values: line.map { $0.byType[type].map { $0 * 100 } })
         }
         series.append(SVGChart.Series(name: "Average", values: line.map { $0.average.map { $0 * 100 } }))
         var title = "\(model) · prompt \(prompt): MoEE-sum, score against alpha"

@@ -1,12 +1,13 @@
 import Foundation
+import Score
 
 /// One scored cell of a sweep: (model, prompt, recipe grid point, task) and its main score.
 struct CellScore: Sendable, Equatable {
     let model: String
     let prompt: String
-    let recipe: RecipePoint
+    let recipe: Recipe
     let task: String
-    let taskType: String
+    let taskType: TaskType
     let mainScoreName: String
     let mainScore: Double
     /// Every metric the evaluator reported, by mteb's names.
@@ -21,25 +22,20 @@ struct ResultTable: Sendable {
     struct Row: Sendable {
         let model: String
         let prompt: String
-        let recipe: RecipePoint
+        let recipe: Recipe
         /// Main score per task name.
         let byTask: [String: Double]
         /// Mean main score per task type present.
-        let byType: [String: Double]
+        let byType: [TaskType: Double]
         /// Mean over the task-type columns (each type weighs the same, as in the paper's "Avg.").
         let average: Double?
     }
 
-    /// MTEB's column order.
-    static let typeOrder = ["Classification", "Clustering", "PairClassification", "Reranking", "STS", "Summarization"]
-    static let typeAbbreviation = ["Classification": "Class.", "Clustering": "Clust.", "PairClassification": "PairClass.",
-                                   "Reranking": "Rerank.", "STS": "STS", "Summarization": "Summ."]
-
     let rows: [Row]
     /// Task types present, in MTEB's order.
-    let types: [String]
+    let types: [TaskType]
     /// Tasks present (name, type), by type order then name.
-    let tasks: [(name: String, type: String)]
+    let tasks: [(name: String, type: TaskType)]
     /// Which split chose any "best" grid point (there is only the test split in these task folders).
     let splits: Set<String>
 
@@ -52,10 +48,9 @@ struct ResultTable: Sendable {
             if grouped[key] == nil { order.append(key) }
             grouped[key, default: []].append(cell)
         }
-        var taskTypes: [String: String] = [:]
+        var taskTypes: [String: TaskType] = [:]
         for cell in cells { taskTypes[cell.task] = cell.taskType }
-        let columnTypes = ResultTable.typeOrder.filter { type in taskTypes.values.contains(type) }
-            + Set(taskTypes.values).subtracting(ResultTable.typeOrder).sorted()
+        let columnTypes = TaskType.tableOrder.filter { type in taskTypes.values.contains(type) }
         types = columnTypes
         tasks = taskTypes.map { (name: $0.key, type: $0.value) }.sorted {
             let a = columnTypes.firstIndex(of: $0.type) ?? 0, b = columnTypes.firstIndex(of: $1.type) ?? 0
@@ -66,7 +61,7 @@ struct ResultTable: Sendable {
             guard let group = grouped[key], let first = group.first else { return nil }
             var byTask: [String: Double] = [:]
             for cell in group { byTask[cell.task] = cell.mainScore }
-            var byType: [String: Double] = [:]
+            var byType: [TaskType: Double] = [:]
             for type in columnTypes {
                 let scores = group.filter { $0.taskType == type }.map(\.mainScore)
                 if !scores.isEmpty { byType[type] = scores.reduce(0, +) / Double(scores.count) }
@@ -93,9 +88,9 @@ struct ResultTable: Sendable {
 
     /// The row of each recipe kind with the best average for one (model, prompt): for a kind with one grid point,
     /// that point; otherwise the best one, which the caller must label as chosen on `splits`.
-    func bestPerKind(model: String, prompt: String) -> [(kind: RecipeKind, row: Row, gridSize: Int)] {
+    func bestPerKind(model: String, prompt: String) -> [(kind: Recipe.Kind, row: Row, gridSize: Int)] {
         let candidates = rows(model: model, prompt: prompt)
-        return RecipeKind.allCases.compactMap { kind in
+        return Recipe.Kind.allCases.compactMap { kind in
             let ofKind = candidates.filter { $0.recipe.kind == kind }
             guard let best = ofKind.max(by: { ($0.average ?? -.infinity) < ($1.average ?? -.infinity) }) else { return nil }
             return (kind, best, ofKind.count)

@@ -1,4 +1,5 @@
 import Foundation
+import Score
 
 /// Hand-written SVG charts (no dependencies) that any browser opens: grouped bars and lines with markers.
 /// Values are shown as given (the callers pass scores x 100); axes include 0 and handle negative values.
@@ -49,7 +50,7 @@ enum SVGChart {
         svg += yAxis(axis, label: yLabel)
         for value in x {
             svg += "<line x1=\"\(f(xPos(value)))\" x2=\"\(f(xPos(value)))\" y1=\"\(f(height - bottom))\" y2=\"\(f(height - bottom + 5))\" stroke=\"#333\"/>\n"
-            svg += "<text x=\"\(f(xPos(value)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(RecipePoint.format(value))</text>\n"
+            svg += "<text x=\"\(f(xPos(value)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(Recipe.format(value))</text>\n"
         }
         svg += "<text x=\"\(f(left + (width - left - right) / 2))\" y=\"\(f(height - bottom + 38))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         for (s, item) in series.enumerated() {
@@ -104,7 +105,7 @@ enum SVGChart {
         for tick in axis.ticks {
             let y = axis.y(tick)
             svg += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(tick == 0 ? "#333" : "#ddd")\"/>\n"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(RecipePoint.format((tick * 1000).rounded() / 1000))</text>\n"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Recipe.format((tick * 1000).rounded() / 1000))</text>\n"
         }
         svg += "<text transform=\"translate(16 \(f(top + (height - top - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(label))</text>\n"
         return svg

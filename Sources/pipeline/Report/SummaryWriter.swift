@@ -1,4 +1,5 @@
 import Foundation
+import Score
 
 /// `summary.md` and `summary.csv`, laid out like the paper's Tables 3 and 4.
 enum SummaryWriter {
@@ -12,7 +13,7 @@ enum SummaryWriter {
                      + "task-type columns. Every grid point is its own row.")
         lines.append("")
 
-        let typeHeaders = table.types.map { ResultTable.typeAbbreviation[$0] ?? $0 }
+        let typeHeaders = table.types.map(\.abbreviation)
         lines.append(markdownRow(["Model", "Prompt", "Recipe"] + typeHeaders + ["Avg."]))
         lines.append(markdownRow(["---", "---", "---"] + Array(repeating: "---:", count: typeHeaders.count + 1)))
         for row in table.rows {
@@ -59,7 +60,7 @@ enum SummaryWriter {
     /// The CSV: one row per (model, prompt, grid point); task-type columns, the average, then every task.
     /// Scores are fractions as the evaluators report them (not x 100), with full precision.
     static func csv(_ table: ResultTable) -> String {
-        let header = ["model", "prompt", "recipe", "parameters"] + table.types + ["average"] + table.tasks.map(\.name)
+        let header = ["model", "prompt", "recipe", "parameters"] + table.types.map(\.rawValue) + ["average"] + table.tasks.map(\.name)
         var lines = [csvRow(header)]
         for row in table.rows {
             let cells = [row.model, row.prompt, row.recipe.kind.rawValue, row.recipe.parameterLabel]

@@ -20,26 +20,8 @@ struct RealBackends: BackendFactory {
         try StoreCache(path: path, writable: writable)
     }
 
-    func scoring(cache: CacheBackend) throws -> ScoringBackend {
-        guard let store = cache as? StoreCache else { throw PipelineError.notIntegrated("scoring without the SQLite store") }
-        return StoreScoring(cache: store)
-    }
-}
-
-extension Manifest.Quantization {
-    /// The variant `extract` records in the cache key (score reads it back, never re-derives it): the quantization ("f32" = none, "int8", "q4k": `Quantization.variantName`),
-    /// or when the BF16 kernel computes it (on a CPU with AVX-512 BF16, unless MOEE_BF16_KERNEL=0: a BF16 checkpoint,
-    /// or any quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel (`F32Kernel`, F32 checkpoints) leaves
-    /// "f32": it computes float32 products as sgemm does, only summing in another order.
-    func variant(bf16Kernel: Bool) -> String {
-        let suffix = BF16Kernel.variantSuffix
-        let name: String
-        switch self {
-        case .none: return bf16Kernel ? suffix : "f32"
-        case .int8: name = Extract.Quantization.int8.variantName
-        case .q4: name = Extract.Quantization.q4.variantName
-        }
-        return bf16Kernel ? "\(name)+\(suffix)" : name
+    func scoring(cache: CacheBackend) throws -> any ScoringBackend {
+        StoreScoring(cache: cache)
     }
 }
 
@@ -51,11 +33,10 @@ final class ModelEncoder: EncoderBackend {
 
     init(entry: Manifest.ModelEntry) throws {
         tokenizer = try Tokenizer(directory: entry.path)
-        let quantize = Quantization(rawValue: entry.quantization.rawValue) ?? .none
-        model = try MoEModel.load(directory: entry.path, options: .init(quantize: quantize, quantizedCache: entry.quantizedCache))
+        model = try MoEModel.load(directory: entry.path, options: .init(quantize: entry.quantization, quantizedCache: entry.quantizedCache))
         if let warning = model.quantizedCacheStatus.warning { stderr(warning) }
         let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-        key = ModelKey(name: entry.name, variant: entry.quantization.variant(bf16Kernel: model.usesBF16Kernel), fingerprint: model.fingerprint,
+        key = ModelKey(name: entry.name, variant: entry.quantization.storeVariant(bf16Kernel: model.usesBF16Kernel), fingerprint: model.fingerprint,
                        architectureJSON: summary)
     }
 
@@ -63,17 +44,16 @@ final class ModelEncoder: EncoderBackend {
 
     func tokenize(_ input: String) throws -> [Int] { tokenizer.encode(input) }
 
-    func encode(_ batch: [PreparedText], tokenBudget: Int) throws -> [EncodedRecord] {
-        let outputs = try model.pooledEmbeddings(sequences: batch.map(\.tokens), tokenBudget: tokenBudget)
+    func encode(_ batch: [PreparedText]) throws -> [PooledRecord] {
+        let outputs = try model.pooledBatch(batch.map(\.tokens))
         let hiddenLayers = model.hiddenStateCount, hiddenSize = model.spec.hiddenSize
         let routerLayers = model.routerLayers, experts = model.spec.expertCount
         return zip(batch, outputs).map { text, output in
-            let record = PooledRecord(
+            PooledRecord(
                 text: text.text, tokenCount: output.tokenCount, truncated: text.truncated,
                 hiddenStates: [.last: output.lastToken.hiddenStates, .mean: output.mean.hiddenStates],
                 routerLogits: [.last: output.lastToken.routerLogits, .mean: output.mean.routerLogits],
                 hiddenLayers: hiddenLayers, hiddenSize: hiddenSize, routerLayers: routerLayers, experts: experts)
-            return EncodedRecord(text: text.text, tokenCount: output.tokenCount, truncated: text.truncated, payload: record)
         }
     }
 }
@@ -120,6 +100,11 @@ final class StoreCache: CacheBackend {
         return try store.missingTexts(model: modelID, prompt: promptID, texts: texts)
     }
 
+    func tensorSource(model: ModelKey, prompt: PromptKey) throws -> TensorSource? {
+        guard let modelID = try modelID(model), let promptID = try promptID(prompt) else { return nil }
+        return StoreTensorSource(store: store, model: modelID, prompt: promptID)
+    }
+
     func storedModels() throws -> [StoredModelRecord] {
         try store.models().map { model in
             StoredModelRecord(key: ModelKey(name: model.identity.name, variant: model.identity.variant,
@@ -129,9 +114,9 @@ final class StoreCache: CacheBackend {
         }
     }
 
-    func put(_ records: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws {
+    func put(_ records: [PooledRecord], model: ModelKey, prompt: PromptKey) throws {
         guard let modelID = try modelID(model), let promptID = try promptID(prompt) else { return }
-        try store.put(records.compactMap { $0.payload as? PooledRecord }, model: modelID, prompt: promptID)
+        try store.put(records, model: modelID, prompt: promptID)
     }
 }
 
@@ -141,14 +126,14 @@ struct StoreTensorSource: TensorSource {
     let model: ModelID
     let prompt: PromptID
 
-    func hiddenStates(layer: Int, pooling: Score.Pooling, texts: [String]) throws -> EmbeddingMatrix {
-        let read = try store.hiddenStates(model: model, prompt: prompt, layer: layer, pooling: Store.Pooling(pooling),
+    func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix {
+        let read = try store.hiddenStates(model: model, prompt: prompt, layer: layer, pooling: pooling,
                                           texts: texts)
         return EmbeddingMatrix(rows: texts.count, dimension: read.dimension, values: read.values)
     }
 
-    func routerLogits(pooling: Score.Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
-        let read = try store.routerLogits(model: model, prompt: prompt, pooling: Store.Pooling(pooling), texts: texts)
+    func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
+        let read = try store.routerLogits(model: model, prompt: prompt, pooling: pooling, texts: texts)
         let matrix = EmbeddingMatrix(rows: texts.count, dimension: read.layers.count * read.experts, values: read.values)
         return (matrix, read.layers, read.experts)
     }
@@ -156,12 +141,12 @@ struct StoreTensorSource: TensorSource {
 
 /// Remembers what a grid already read: every point of a task's grid asks for the same texts.
 final class MemoizedTensorSource: TensorSource {
-    private let base: StoreTensorSource
+    private let base: TensorSource
     private var hidden: [String: EmbeddingMatrix] = [:]
-    private var router: [Score.Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
+    private var router: [Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
     private var texts: [String]?
 
-    init(_ base: StoreTensorSource) { self.base = base }
+    init(_ base: TensorSource) { self.base = base }
 
     /// The cache holds for one list of texts; another list starts afresh.
     private func check(_ texts: [String]) {
@@ -172,7 +157,7 @@ final class MemoizedTensorSource: TensorSource {
         }
     }
 
-    func hiddenStates(layer: Int, pooling: Score.Pooling, texts: [String]) throws -> EmbeddingMatrix {
+    func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix {
         check(texts)
         let key = "\(layer)/\(pooling.rawValue)"
         if let known = hidden[key] { return known }
@@ -181,21 +166,12 @@ final class MemoizedTensorSource: TensorSource {
         return read
     }
 
-    func routerLogits(pooling: Score.Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
+    func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
         check(texts)
         if let known = router[pooling] { return known }
         let read = try base.routerLogits(pooling: pooling, texts: texts)
         router[pooling] = read
         return read
-    }
-}
-
-extension Store.Pooling {
-    init(_ pooling: Score.Pooling) {
-        switch pooling {
-        case .last: self = .last
-        case .mean: self = .mean
-        }
     }
 }
 
@@ -207,46 +183,33 @@ struct ScoreTaskEntry: LoadedTask {
 
 /// Tasks, recipes and evaluators of the Score module over the store.
 final class StoreScoring: ScoringBackend {
-    let cache: StoreCache
+    let cache: CacheBackend
 
-    init(cache: StoreCache) { self.cache = cache }
+    init(cache: CacheBackend) { self.cache = cache }
 
-    func loadTask(_ entry: Manifest.TaskEntry) throws -> any LoadedTask {
+    func loadTask(_ entry: Manifest.TaskEntry) throws -> ScoreTaskEntry {
         let task = try ScoreTask.load(from: entry.folder)
         return ScoreTaskEntry(entry: entry, task: task, requiredTexts: task.requiredTexts)
     }
 
-    func score(task: any LoadedTask, model: ModelKey, prompt: PromptKey, points: [RecipePoint]) throws -> [ScoredCell] {
-        guard let loaded = task as? ScoreTaskEntry,
-              let modelID = try cache.modelID(model), let promptID = try cache.promptID(prompt) else {
-            throw PipelineError.notIntegrated("scoring a task that was not loaded by the Score module")
+    func score(task loaded: ScoreTaskEntry, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell] {
+        // ScoreJob checked every record first, so the keys exist.
+        guard let tensors = try cache.tensorSource(model: model, prompt: prompt) else {
+            throw PipelineError.notInCache(model: model.name, prompt: prompt.name)
         }
         // One read per (layer, pooling) for the whole grid of this task, not one per grid point.
-        let source = MemoizedTensorSource(StoreTensorSource(store: cache.store, model: modelID, prompt: promptID))
+        let source = MemoizedTensorSource(tensors)
         // MoEE-sum alphas share one standardisation.
         let sweep = RecipeSweep(source: source, texts: loaded.requiredTexts)
-        return try points.map { point in
-            let recipe = point.scoreRecipe
+        return try points.map { recipe in
             let embeddings = try sweep.embeddings(recipe)
             let result = try evaluate(task: loaded.task, embeddings: embeddings)
-            let cell = CellScore(model: model.name, prompt: prompt.name, recipe: point, task: loaded.entry.name,
+            let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
                                  taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
                                  mainScore: result.mainScore, metrics: [:], split: result.split)
             return ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(try result.jsonData(), model: model,
                                                                                  prompt: prompt, recipe: recipe.name))
         }
-    }
-}
-
-extension RecipePoint {
-    var scoreRecipe: Recipe {
-        let layerList: [Int]?
-        switch layers {
-        case .all: layerList = nil
-        case .indices(let list): layerList = list
-        }
-        return Recipe(kind: Recipe.Kind(rawValue: kind.rawValue) ?? .hs, layer: layer,
-                      pooling: pooling == .mean ? .mean : .last, layers: layerList, softmax: softmax, alpha: alpha)
     }
 }
 

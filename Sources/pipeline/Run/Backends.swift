@@ -1,5 +1,7 @@
 import Extract
 import Foundation
+import Score
+import Store
 
 // What `extract` and `score` need from the other stages, as small protocols: the orchestration (planning,
 // sharding, batching, resuming, Ctrl-C, reports) is written and tested against these, and `Adapters.swift`
@@ -34,17 +36,9 @@ protocol EncoderBackend: AnyObject {
     var maxPositionEmbeddings: Int { get }
     /// Token ids of a full model input, special tokens included as the model's tokenizer adds them.
     func tokenize(_ input: String) throws -> [Int]
-    /// Runs one batch and hands back one record per text, in order; the texts' tokens fit the token budget.
-    func encode(_ batch: [PreparedText], tokenBudget: Int) throws -> [EncodedRecord]
-}
-
-/// What the store keeps of one text (opaque here: the adapter carries the store's own record type).
-struct EncodedRecord: @unchecked Sendable {
-    let text: String
-    let tokenCount: Int
-    let truncated: Bool
-    /// The store's record (Store.PooledRecord), built by the adapter.
-    let payload: Any
+    /// Runs one batch (planned by `ExtractJob` with `planBatches`) as one forward pass and hands back the store's
+    /// record of each text, in order.
+    func encode(_ batch: [PreparedText]) throws -> [PooledRecord]
 }
 
 /// The cache, as `extract` and `score` use it.
@@ -52,9 +46,11 @@ protocol CacheBackend: AnyObject {
     /// The texts of `texts` with no record for (model, prompt), in their order.
     func missingTexts(model: ModelKey, prompt: PromptKey, texts: [String]) throws -> [String]
     /// Stores one batch in one transaction.
-    func put(_ records: [EncodedRecord], model: ModelKey, prompt: PromptKey) throws
+    func put(_ records: [PooledRecord], model: ModelKey, prompt: PromptKey) throws
     /// Every model the cache holds, with its record count (what `score` looks manifest models up in).
     func storedModels() throws -> [StoredModelRecord]
+    /// The cached tensors of one (model, prompt), for the recipes; nil when the cache holds no such model or prompt.
+    func tensorSource(model: ModelKey, prompt: PromptKey) throws -> TensorSource?
 }
 
 /// A task as `score` sees it: what it must embed, and how to score it.
@@ -64,11 +60,13 @@ protocol LoadedTask {
     var requiredTexts: [String] { get }
 }
 
-/// Stage two: tasks, recipes and evaluators reading the cache.
+/// Stage two: tasks, recipes and evaluators reading the cache. `Task` is the backend's own loaded task, so
+/// `score` gets back exactly what `loadTask` made (no downcast).
 protocol ScoringBackend: AnyObject {
-    func loadTask(_ entry: Manifest.TaskEntry) throws -> any LoadedTask
+    associatedtype Task: LoadedTask
+    func loadTask(_ entry: Manifest.TaskEntry) throws -> Task
     /// Scores every grid point of one (model, prompt, task) from the cache; one result per point, in order.
-    func score(task: any LoadedTask, model: ModelKey, prompt: PromptKey, points: [RecipePoint]) throws -> [ScoredCell]
+    func score(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell]
 }
 
 /// One scored cell: its main score (for the summary) and the MTEB-style result JSON (for its file).

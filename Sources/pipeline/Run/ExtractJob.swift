@@ -65,8 +65,11 @@ struct ExtractJob {
         let progress = makeProgress("extract \(entry.name)", total, totalTokens)
         defer { progress.finish() }
         for (key, prepared) in work {
-            for batch in Batching.batches(prepared, tokenBudget: entry.tokenBudget) {
-                let records = try encoder.encode(batch, tokenBudget: entry.tokenBudget)
+            // Extract's planner (longest first, at most token_budget tokens per batch): each batch is one forward
+            // pass and one store transaction.
+            for members in planBatches(lengths: prepared.map(\.tokens.count), tokenBudget: entry.tokenBudget) {
+                let batch = members.map { prepared[$0] }
+                let records = try encoder.encode(batch)
                 try cache.put(records, model: encoder.key, prompt: key)
                 let tokens = batch.reduce(0) { $0 + $1.tokens.count }
                 summary.extracted += batch.count
@@ -96,33 +99,5 @@ struct ExtractJob {
             let tokens = last?.input == rendered.input ? last?.tokens ?? [] : try encoder.tokenize(rendered.input)
             return PreparedText(text: text, tokens: tokens, truncated: rendered.truncated)
         }
-    }
-}
-
-/// Batches by length: texts sorted by token count (longest first, so memory peaks early and padding, if the
-/// forward pass pads, stays small), packed greedily while the batch's padded size (rows x longest) fits the
-/// budget. A text longer than the budget runs alone.
-enum Batching {
-    static func batches(_ texts: [PreparedText], tokenBudget: Int) -> [[PreparedText]] {
-        let sorted = texts.enumerated().sorted {
-            $0.element.tokens.count != $1.element.tokens.count
-                ? $0.element.tokens.count > $1.element.tokens.count : $0.offset < $1.offset
-        }.map(\.element)
-        var batches: [[PreparedText]] = []
-        var current: [PreparedText] = []
-        var longest = 0
-        for text in sorted {
-            let length = max(text.tokens.count, 1)
-            let newLongest = max(longest, length)
-            if !current.isEmpty && newLongest * (current.count + 1) > tokenBudget {
-                batches.append(current)
-                current = []
-                longest = 0
-            }
-            current.append(text)
-            longest = max(longest, length)
-        }
-        if !current.isEmpty { batches.append(current) }
-        return batches
     }
 }

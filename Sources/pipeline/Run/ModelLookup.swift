@@ -50,7 +50,7 @@ enum ModelLookup {
     /// that `score` reports the missing records and suggests `extract`.
     static func resolve(_ entry: Manifest.ModelEntry, index: Int, stored: [StoredModelRecord],
                         checkpointFingerprint: String?, storePath: String) throws -> Found {
-        let sameName = stored.filter { $0.key.name == entry.name && entry.quantization.matches(variant: $0.key.variant) }
+        let sameName = stored.filter { $0.key.name == entry.name && entry.quantization.matches(storeVariant: $0.key.variant) }
         var candidates = sameName
         if let variant = entry.variant { candidates = candidates.filter { $0.key.variant == variant } }
         if let prefix = entry.fingerprint { candidates = candidates.filter { $0.key.fingerprint.hasPrefix(prefix) } }
@@ -71,7 +71,7 @@ enum ModelLookup {
                                             store: storePath, stored: stored)
             }
             // Nothing extracted for this checkpoint yet: the missing-records report says what to run.
-            return Found(key: ModelKey(name: entry.name, variant: entry.variant ?? entry.quantization.variant(bf16Kernel: false),
+            return Found(key: ModelKey(name: entry.name, variant: entry.variant ?? entry.quantization.storeVariant(bf16Kernel: false),
                                        fingerprint: checkpointFingerprint, architectureJSON: "{}"),
                          note: sameName.isEmpty ? nil : "score \(entry.name): the store has this model only with other "
                              + "fingerprints or variants than the manifest asks for (checkpoint fingerprint "
@@ -79,12 +79,5 @@ enum ModelLookup {
         default:
             throw LookupError.ambiguous(model: entry.name, index: index, candidates: candidates, store: storePath)
         }
-    }
-}
-
-extension Manifest.Quantization {
-    /// Whether a stored variant was computed with this quantization (with or without the BF16 kernel).
-    func matches(variant: String) -> Bool {
-        variant == self.variant(bf16Kernel: false) || variant == self.variant(bf16Kernel: true)
     }
 }

@@ -10,7 +10,7 @@ protocol BackendFactory {
     /// The cache at `path`; `writable` for extract (which takes the writer lock), read-only for score.
     func cache(at path: URL, writable: Bool) throws -> CacheBackend
     /// Tasks, recipes and evaluators reading `cache`.
-    func scoring(cache: CacheBackend) throws -> ScoringBackend
+    func scoring(cache: CacheBackend) throws -> any ScoringBackend
 }
 
 /// The commands' work: `extract`, `score`, `run` and `demo` call these.
@@ -54,7 +54,6 @@ enum Pipeline {
         }
         let cache = try backends.cache(at: manifest.store, writable: false)
         let scoring = try backends.scoring(cache: cache)
-        let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
         // Each model as the store recorded it (variant included); the checkpoint folder is optional here.
         let stored = try cache.storedModels()
         var models: [ModelKey] = []
@@ -65,19 +64,25 @@ enum Pipeline {
             if let note = found.note { log(note) }
             models.append(found.key)
         }
-        let job = ScoreJob(manifest: manifest, scoring: scoring, cache: cache, models: models)
-        let table = try job.run(tasks: tasks, log: log)
+        let table = try scoreAll(manifest, scoring: scoring, cache: cache, models: models, log: log)
         let heading = title ?? "moee results: \(manifest.file.lastPathComponent)"
         let written = try ReportWriter.write(table, to: manifest.output, title: heading, notes: notes)
         log("wrote \(written.count) report files and \(table.rows.count * table.tasks.count) result JSONs under \(manifest.output.path)")
         return SummaryWriter.markdown(table, title: heading, notes: notes)
+    }
+
+    /// The scoring backend with its own task type (opened from `any ScoringBackend`).
+    private static func scoreAll<Scoring: ScoringBackend>(_ manifest: Manifest, scoring: Scoring, cache: CacheBackend,
+                                                          models: [ModelKey], log: (String) -> Void) throws -> ResultTable {
+        let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
+        return try ScoreJob(manifest: manifest, scoring: scoring, cache: cache, models: models).run(tasks: tasks, log: log)
     }
 }
 
 enum PipelineError: Error, CustomStringConvertible {
     case noStore(String, manifest: String)
     case demoNotFound([String])
-    case notIntegrated(String)
+    case notInCache(model: String, prompt: String)
 
     var description: String {
         switch self {
@@ -86,8 +91,8 @@ enum PipelineError: Error, CustomStringConvertible {
         case .demoNotFound(let tried):
             return "cannot find the demo (manifests/demo.json and demo/) near the executable or the working directory; "
                 + "looked upward from: \(tried.joined(separator: ", ")). Set MOEE_HOME to the repository folder."
-        case .notIntegrated(let what):
-            return "\(what) is not wired in yet in this build (waiting for its module on main)"
+        case .notInCache(let model, let prompt):
+            return "the cache holds no records of model \(model) with prompt \(prompt); run `pipeline extract` first"
         }
     }
 }

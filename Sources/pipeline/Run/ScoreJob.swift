@@ -2,34 +2,15 @@ import Foundation
 
 /// Stage two over a manifest: every (model, prompt, task, recipe grid point) from the cache only, one MTEB-style
 /// result JSON per cell, then the summary tables and plots.
-struct ScoreJob {
+struct ScoreJob<Scoring: ScoringBackend> {
     let manifest: Manifest
-    let scoring: ScoringBackend
+    let scoring: Scoring
     let cache: CacheBackend
     /// The cache key of each manifest model, in manifest order (found without loading weights).
     let models: [ModelKey]
 
-    /// Records `score` needs and the cache lacks, per (model, prompt, task).
-    struct MissingRecords: Error, CustomStringConvertible {
-        struct Gap: Sendable, Equatable {
-            let model: String, prompt: String, task: String, missing: Int, needed: Int
-        }
-        let gaps: [Gap]
-        let manifest: String
-
-        var description: String {
-            var lines = ["the cache lacks records that score needs (nothing was scored):"]
-            for gap in gaps.prefix(20) {
-                lines.append("  model \(gap.model), prompt \(gap.prompt), task \(gap.task): \(gap.missing) of \(gap.needed) texts missing")
-            }
-            if gaps.count > 20 { lines.append("  ... and \(gaps.count - 20) more (model, prompt, task) cells") }
-            lines.append("run `pipeline extract \(manifest)` first (it only computes what is missing)")
-            return lines.joined(separator: "\n")
-        }
-    }
-
     /// Checks the cache for every cell before scoring any (so a gap is reported whole, and nothing is half done).
-    func checkComplete(_ tasks: [any LoadedTask]) throws {
+    func checkComplete(_ tasks: [Scoring.Task]) throws {
         var gaps: [MissingRecords.Gap] = []
         for (entry, model) in zip(manifest.models, models) {
             for prompt in manifest.prompts {
@@ -47,7 +28,7 @@ struct ScoreJob {
     }
 
     /// Scores everything and writes results under the manifest's output folder; returns the table.
-    func run(tasks: [any LoadedTask], log: (String) -> Void = { _ in }) throws -> ResultTable {
+    func run(tasks: [Scoring.Task], log: (String) -> Void = { _ in }) throws -> ResultTable {
         try checkComplete(tasks)
         let points = manifest.recipes.flatMap(\.points)
         let results = manifest.output.appendingPathComponent("results")
@@ -75,6 +56,26 @@ struct ScoreJob {
         return ResultTable(cells: cells)
     }
 }
+
+/// Records `score` needs and the cache lacks, per (model, prompt, task).
+struct MissingRecords: Error, CustomStringConvertible {
+    struct Gap: Sendable, Equatable {
+        let model: String, prompt: String, task: String, missing: Int, needed: Int
+    }
+    let gaps: [Gap]
+    let manifest: String
+
+    var description: String {
+        var lines = ["the cache lacks records that score needs (nothing was scored):"]
+        for gap in gaps.prefix(20) {
+            lines.append("  model \(gap.model), prompt \(gap.prompt), task \(gap.task): \(gap.missing) of \(gap.needed) texts missing")
+        }
+        if gaps.count > 20 { lines.append("  ... and \(gaps.count - 20) more (model, prompt, task) cells") }
+        lines.append("run `pipeline extract \(manifest)` first (it only computes what is missing)")
+        return lines.joined(separator: "\n")
+    }
+}
+
 
 /// Up-front checks that fail before any long work: an output folder or store folder that cannot be written.
 enum Preflight {
