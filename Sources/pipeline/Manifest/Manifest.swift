@@ -25,7 +25,7 @@ struct Manifest: Sendable {
         let quantization: Quantization
         /// A cap on input tokens below the model's max_position_embeddings (`max_length`).
         let maxLength: Int?
-        /// The most tokens (padded batch size x longest row) one forward batch may hold (`token_budget`).
+        /// The most tokens (summed over its texts, packed without padding) one forward batch may hold (`token_budget`).
         let tokenBudget: Int
         /// A folder for the on-disk cache of quantized weights (`quantized_cache`; `extract --quantized-cache`).
         var quantizedCache: URL? = nil
