@@ -1,4 +1,5 @@
 import Foundation
+import Score
 import Testing
 import TestSupport
 @testable import pipeline
@@ -43,7 +44,7 @@ import TestSupport
         #expect(demo.tasks.count == 6)
         #expect(Set(demo.tasks.map(\.type)).count == 6)
         #expect(demo.prompts.map(\.name) == ["none", "prompteol"])
-        #expect(demo.recipes.flatMap(\.points).count == 2 + 1 + 1 + 5)
+        #expect(demo.recipes.flatMap(\.points).count == 2 + 1 + 1 + 5 + 2)  // MoEE-sum: five alphas and two label-free rules
         #expect(demo.store.path.hasSuffix("/out/demo/cache.sqlite"))
         #expect(demo.models[0].path.path == SharedData.repository("demo/model").standardizedFileURL.path)
     }
@@ -160,6 +161,17 @@ import TestSupport
         let pooling = try #require(self.error(valid(recipes: #"[{"recipe": "hs", "pooling": ["last", "maen"]}]"#)))
         #expect(pooling.path == "recipes[0].pooling[1]")
         #expect(pooling.message.contains("did you mean \"mean\"?"))
+        let rule = try #require(self.error(valid(recipes: #"[{"recipe": "moee-sum", "alpha": [1, "label-fre"]}]"#)))
+        #expect(rule.path == "recipes[0].alpha[1]")
+        #expect(rule.message.contains("did you mean \"label-free\"?"))
+    }
+
+    @Test func alphaGridsTakeLabelFreeRules() throws {
+        let m = try manifest(valid(recipes: #"[{"recipe": "moee-sum", "alpha": [0.5, "label-free", "label-free-variance"]}]"#))
+        let points = m.recipes[0].points
+        #expect(points.map(\.alphaRule) == [nil, .spearman, .variance])
+        #expect(points.map(\.label) == ["MoEE-sum alpha=0.5", "MoEE-sum alpha=label-free", "MoEE-sum alpha=label-free-variance"])
+        #expect(Set(points.map(\.identifier)).count == 3)
     }
 
     @Test func promptsAcceptPresetsInstructionsAndCustomTemplates() throws {

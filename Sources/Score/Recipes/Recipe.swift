@@ -55,12 +55,17 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var softmax: Bool = true
     /// MoEE-sum weight of the RW similarity (>= 0).
     public var alpha: Double = 1
+    /// MoEE-sum: choose alpha per task without labels (`LabelFreeAlpha`) instead of using `alpha`.
+    public var alphaRule: LabelFreeAlpha.Rule? = nil
 
     public init(kind: Kind, layer: Int = -1, pooling: Pooling = .last, layers: [Int]? = nil, softmax: Bool = true,
-                alpha: Double = 1) {
+                alpha: Double = 1, alphaRule: LabelFreeAlpha.Rule? = nil) {
         self.kind = kind; self.layer = layer; self.pooling = pooling
-        self.layers = layers; self.softmax = softmax; self.alpha = alpha
+        self.layers = layers; self.softmax = softmax; self.alpha = alpha; self.alphaRule = alphaRule
     }
+
+    /// The alpha as a label shows it: the number, or the label-free rule's name.
+    public var alphaText: String { alphaRule?.rawValue ?? Self.format(alpha) }
 
     public static let hs = Recipe(kind: .hs)
     public static let rw = Recipe(kind: .rw)
@@ -69,6 +74,17 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey { case kind, layer, pooling, layers, softmax, alpha }
 
+    /// `alpha` is a number, or the label-free rule's name ("label-free", "label-free-variance").
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(layer, forKey: .layer)
+        try container.encode(pooling, forKey: .pooling)
+        try container.encode(layers, forKey: .layers)
+        try container.encode(softmax, forKey: .softmax)
+        if let alphaRule { try container.encode(alphaRule, forKey: .alpha) } else { try container.encode(alpha, forKey: .alpha) }
+    }
+
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(Kind.self, forKey: .kind)
@@ -76,7 +92,11 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         pooling = try container.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .last
         layers = try container.decodeIfPresent([Int].self, forKey: .layers)
         softmax = try container.decodeIfPresent(Bool.self, forKey: .softmax) ?? true
-        alpha = try container.decodeIfPresent(Double.self, forKey: .alpha) ?? 1
+        if let rule = try? container.decodeIfPresent(LabelFreeAlpha.Rule.self, forKey: .alpha) {
+            alphaRule = rule
+        } else {
+            alpha = try container.decodeIfPresent(Double.self, forKey: .alpha) ?? 1
+        }
         try validate()
     }
 
@@ -93,7 +113,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         if usesRW, let layers { parameters.append("layers=" + layers.map(String.init).joined(separator: "-")) }
         if usesRW && !softmax { parameters.append("logits") }
         if pooling != .last { parameters.append("pooling=\(pooling.rawValue)") }
-        if kind == .moeeSum { parameters.append("alpha=\(Self.format(alpha))") }
+        if kind == .moeeSum { parameters.append("alpha=\(alphaText)") }
         return kind.rawValue + (parameters.isEmpty ? "" : "(" + parameters.joined(separator: ",") + ")")
     }
 
@@ -124,6 +144,8 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
                 case let ("layer", value?) where Int(value) != nil: layer = Int(value) ?? -1
                 case let ("pooling", value?) where Pooling(rawValue: value) != nil: pooling = Pooling(rawValue: value) ?? .last
                 case let ("alpha", value?) where Double(value) != nil: alpha = Double(value) ?? 1
+                case let ("alpha", value?) where LabelFreeAlpha.Rule(rawValue: value) != nil:
+                    alphaRule = LabelFreeAlpha.Rule(rawValue: value)
                 case let ("layers", value?):
                     let parsed = value.split(separator: "-").map { Int($0) }
                     guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {

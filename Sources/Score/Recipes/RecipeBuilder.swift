@@ -16,7 +16,8 @@ extension Recipe {
                 Standardization.zScores(try source.hiddenStates(layer: layer, pooling: pooling, texts: texts)),
                 Standardization.zScores(try routingWeights(from: source, texts: texts)))
         case .moeeSum:
-            matrix = try MoEESumParts(recipe: self, source: source, texts: texts).vectors(alpha: alpha)
+            let parts = try MoEESumParts(recipe: self, source: source, texts: texts)
+            matrix = parts.vectors(alpha: alphaRule.map { LabelFreeAlpha.choose($0, parts: parts) } ?? alpha)
         }
         return EmbeddingTable(texts: texts, matrix: matrix)
     }

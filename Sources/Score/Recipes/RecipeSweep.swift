@@ -11,6 +11,8 @@ public final class RecipeSweep<Source: TensorSource> {
     /// Only the latest parts are kept: a grid over many layers would otherwise hold all of them.
     private var parts: (key: PartsKey, value: MoEESumParts)?
     private var index: EmbeddingTable?
+    /// Label-free alphas already chosen, by parts and rule.
+    private var chosen: [(key: PartsKey, rule: LabelFreeAlpha.Rule, alpha: Double)] = []
 
     public init(source: Source, texts: [String]) {
         self.source = source
@@ -20,18 +22,29 @@ public final class RecipeSweep<Source: TensorSource> {
     public func embeddings(_ recipe: Recipe) throws -> EmbeddingTable {
         guard recipe.kind == .moeeSum else { return try recipe.embeddings(from: source, texts: texts) }
         try recipe.validate()
-        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
-        let built: MoEESumParts
-        if let parts, parts.key == key {
-            built = parts.value
-        } else {
-            built = try MoEESumParts(recipe: recipe, source: source, texts: texts)
-            parts = (key, built)
-        }
-        let matrix = built.vectors(alpha: recipe.alpha)
+        let built = try moeeSumParts(recipe)
+        let matrix = built.vectors(alpha: try alpha(for: recipe))
         if let index { return index.replacingMatrix(matrix) }
         let table = EmbeddingTable(texts: texts, matrix: matrix)
         index = table
         return table
+    }
+
+    /// MoEE-sum's alpha for this task: the recipe's number, or what its label-free rule picks from the parts.
+    public func alpha(for recipe: Recipe) throws -> Double {
+        guard let rule = recipe.alphaRule else { return recipe.alpha }
+        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
+        if let known = chosen.first(where: { $0.key == key && $0.rule == rule }) { return known.alpha }
+        let alpha = LabelFreeAlpha.choose(rule, parts: try moeeSumParts(recipe))
+        chosen.append((key, rule, alpha))
+        return alpha
+    }
+
+    private func moeeSumParts(_ recipe: Recipe) throws -> MoEESumParts {
+        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
+        if let parts, parts.key == key { return parts.value }
+        let built = try MoEESumParts(recipe: recipe, source: source, texts: texts)
+        parts = (key, built)
+        return built
     }
 }

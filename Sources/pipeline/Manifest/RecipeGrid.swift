@@ -10,7 +10,7 @@ extension Recipe {
         let defaults = Recipe(kind: kind)
         for key in kind.parameterKeys {
             switch key {
-            case "alpha": parts.append("alpha=\(Recipe.format(alpha))")
+            case "alpha": parts.append("alpha=\(alphaText)")
             case "layer" where layer != defaults.layer: parts.append("layer=\(layer)")
             case "layers" where layers != defaults.layers: parts.append("layers=\(layerList)")
             case "softmax" where softmax != defaults.softmax: parts.append(softmax ? "softmax" : "logits")
@@ -31,7 +31,7 @@ extension Recipe {
         var parts = [kind.rawValue]
         for key in kind.parameterKeys {
             switch key {
-            case "alpha": parts.append("alpha\(Recipe.format(alpha))")
+            case "alpha": parts.append("alpha\(alphaText)")
             case "layer": parts.append("layer\(layer)")
             case "layers": parts.append("layers-\(layerList)")
             case "softmax": parts.append(softmax ? "softmax" : "logits")
@@ -99,7 +99,17 @@ struct RecipeGrid: Sendable {
     private static func gridValues(_ value: JSONValue, key: String) throws -> [(inout Recipe) -> Void] {
         switch key {
         case "alpha":
+            // A number, or a label-free rule chosen per task at score time ("label-free", "label-free-variance").
             return try value.oneOrMany().map { item in
+                if item.isString {
+                    let text = try item.string()
+                    let rules = LabelFreeAlpha.Rule.allCases.map(\.rawValue)
+                    guard let rule = LabelFreeAlpha.Rule(rawValue: text) else {
+                        throw item.error("unknown alpha \"\(text)\"" + suggestion(text, rules)
+                                         + " (a number >= 0, or \(rules.joined(separator: " / ")))")
+                    }
+                    return { $0.alphaRule = rule }
+                }
                 let alpha = try item.double()
                 guard alpha >= 0 else { throw item.error("alpha must be >= 0 (it weights a cosine similarity)") }
                 return { $0.alpha = alpha }

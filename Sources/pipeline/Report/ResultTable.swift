@@ -14,6 +14,8 @@ struct CellScore: Sendable, Equatable {
     let metrics: [String: Double]
     /// The split the score was computed on (the test split for every task here).
     let split: String
+    /// MoEE-sum's alpha as used for this task: the recipe's, or what its label-free rule chose; nil for other kinds.
+    var alpha: Double? = nil
 }
 
 /// The paper's Tables 3 and 4: one row per (model, prompt, recipe grid point), one column per task type (the mean
@@ -29,6 +31,8 @@ struct ResultTable: Sendable {
         let byType: [TaskType: Double]
         /// Mean over the task-type columns (each type weighs the same, as in the paper's "Avg.").
         let average: Double?
+        /// MoEE-sum's alpha per task (differs by task for a label-free rule).
+        var alphaByTask: [String: Double] = [:]
     }
 
     let rows: [Row]
@@ -60,7 +64,11 @@ struct ResultTable: Sendable {
         rows = order.compactMap { key in
             guard let group = grouped[key], let first = group.first else { return nil }
             var byTask: [String: Double] = [:]
-            for cell in group { byTask[cell.task] = cell.mainScore }
+            var alphaByTask: [String: Double] = [:]
+            for cell in group {
+                byTask[cell.task] = cell.mainScore
+                alphaByTask[cell.task] = cell.alpha
+            }
             var byType: [TaskType: Double] = [:]
             for type in columnTypes {
                 let scores = group.filter { $0.taskType == type }.map(\.mainScore)
@@ -70,7 +78,7 @@ struct ResultTable: Sendable {
             let average = typeScores.count == columnTypes.count && !typeScores.isEmpty
                 ? typeScores.reduce(0, +) / Double(typeScores.count) : nil
             return Row(model: first.model, prompt: first.prompt, recipe: first.recipe, byTask: byTask,
-                       byType: byType, average: average)
+                       byType: byType, average: average, alphaByTask: alphaByTask)
         }
     }
 
@@ -87,9 +95,10 @@ struct ResultTable: Sendable {
     }
 
     /// The row of each recipe kind with the best average for one (model, prompt): for a kind with one grid point,
-    /// that point; otherwise the best one, which the caller must label as chosen on `splits`.
+    /// that point; otherwise the best one, which the caller must label as chosen on `splits`. Label-free points
+    /// are their own choice and never compete here.
     func bestPerKind(model: String, prompt: String) -> [(kind: Recipe.Kind, row: Row, gridSize: Int)] {
-        let candidates = rows(model: model, prompt: prompt)
+        let candidates = rows(model: model, prompt: prompt).filter { $0.recipe.alphaRule == nil }
         return Recipe.Kind.allCases.compactMap { kind in
             let ofKind = candidates.filter { $0.recipe.kind == kind }
             guard let best = ofKind.max(by: { ($0.average ?? -.infinity) < ($1.average ?? -.infinity) }) else { return nil }

@@ -30,6 +30,16 @@ enum SummaryWriter {
             lines += choices
         }
 
+        let labelFree = labelFreeLines(table)
+        if !labelFree.isEmpty {
+            lines += ["", "## Label-free alpha", ""]
+            lines.append("MoEE-sum with alpha chosen per task from the task's texts alone (no label, no gold score, no split; "
+                         + "docs/score.md, \"Label-free alpha\"), beside the alpha chosen on the "
+                         + "**\(table.splitDescription)** split.")
+            lines.append("")
+            lines += labelFree
+        }
+
         lines += ["", "## Per task", ""]
         let taskHeaders = table.tasks.map(\.name)
         lines.append(markdownRow(["Model", "Prompt", "Recipe"] + taskHeaders))
@@ -48,6 +58,25 @@ enum SummaryWriter {
                 lines.append("- \(model) / \(prompt) / \(best.kind.displayName): best of \(best.gridSize) grid points is "
                              + "**\(best.row.recipe.label)** (Avg. \(percent(best.row.average)), chosen on the "
                              + "\(table.splitDescription) split)")
+            }
+        }
+        return lines
+    }
+
+    /// One line per label-free MoEE-sum row: its Avg., the alpha it chose per task, and how far it is from the
+    /// test-chosen best MoEE-sum point.
+    static func labelFreeLines(_ table: ResultTable) -> [String] {
+        var lines: [String] = []
+        for (model, prompt) in table.modelPrompts {
+            let best = table.bestPerKind(model: model, prompt: prompt).first { $0.kind == .moeeSum }
+            for row in table.rows(model: model, prompt: prompt) where row.recipe.alphaRule != nil {
+                let alphas = table.tasks.compactMap { task in row.alphaByTask[task.name].map { "\(task.name) \(String(format: "%.3g", $0))" } }
+                var line = "- \(model) / \(prompt) / **\(row.recipe.label)**: Avg. \(percent(row.average))"
+                if let best, let chosen = best.row.average, let average = row.average {
+                    line += String(format: " (%+.2f vs %@, chosen on the %@ split)", (average - chosen) * 100,
+                                   best.row.recipe.label, table.splitDescription)
+                }
+                lines.append(line + "; alpha per task: " + alphas.joined(separator: ", "))
             }
         }
         return lines

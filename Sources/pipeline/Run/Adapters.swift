@@ -206,19 +206,23 @@ final class StoreScoring: ScoringBackend {
             let result = try evaluate(task: loaded.task, embeddings: embeddings)
             let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
                                  taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
-                                 mainScore: result.mainScore, metrics: [:], split: result.split)
+                                 mainScore: result.mainScore, metrics: [:], split: result.split,
+                                 alpha: recipe.kind == .moeeSum ? try sweep.alpha(for: recipe) : nil)
             return ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(try result.jsonData(), model: model,
-                                                                                 prompt: prompt, recipe: recipe.name))
+                                                                                 prompt: prompt, recipe: recipe.name,
+                                                                                 alpha: cell.alpha))
         }
     }
 }
 
 /// Adds what moee scored (model, prompt, recipe) to an MTEB-style result JSON.
 enum ResultJSON {
-    static func annotate(_ data: Data, model: ModelKey, prompt: PromptKey, recipe: String) throws -> Data {
+    static func annotate(_ data: Data, model: ModelKey, prompt: PromptKey, recipe: String, alpha: Double? = nil) throws -> Data {
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return data }
-        object["moee"] = ["model": model.name, "model_variant": model.variant, "model_fingerprint": model.fingerprint,
-                          "prompt": prompt.name, "prompt_specification": prompt.specification, "recipe": recipe]
+        var moee: [String: Any] = ["model": model.name, "model_variant": model.variant, "model_fingerprint": model.fingerprint,
+                                   "prompt": prompt.name, "prompt_specification": prompt.specification, "recipe": recipe]
+        if let alpha { moee["alpha"] = alpha }  // MoEE-sum: the alpha used (chosen per task when label-free)
+        object["moee"] = moee
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 }

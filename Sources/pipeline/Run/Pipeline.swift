@@ -22,9 +22,8 @@ enum Pipeline {
         if let problem = manifest.models.lazy.compactMap(\.folderProblem).first { throw problem }
         try Preflight.checkWritable(manifest.store.deletingLastPathComponent())
         let cache = try backends.cache(at: manifest.store, writable: true)
-        let scoring = try backends.scoring(cache: cache)
-        let tasks = try manifest.tasks.map { try scoring.loadTask($0) }
-        let job = ExtractJob(manifest: manifest, taskTexts: tasks.map { ($0.entry, $0.requiredTexts) }, shard: shard)
+        let taskTexts = try requiredTexts(manifest, scoring: try backends.scoring(cache: cache))
+        let job = ExtractJob(manifest: manifest, taskTexts: taskTexts, shard: shard)
         Interruption.install()
         for model in manifest.models {
             if model.quantization != .none {
@@ -69,6 +68,15 @@ enum Pipeline {
         let written = try ReportWriter.write(table, to: manifest.output, title: heading, notes: notes)
         log("wrote \(written.count) report files and \(table.rows.count * table.tasks.count) result JSONs under \(manifest.output.path)")
         return SummaryWriter.markdown(table, title: heading, notes: notes)
+    }
+
+    /// Every manifest task's required texts (the scoring backend opened from `any ScoringBackend`).
+    private static func requiredTexts<Scoring: ScoringBackend>(_ manifest: Manifest, scoring: Scoring) throws
+        -> [(task: Manifest.TaskEntry, texts: [String])] {
+        try manifest.tasks.map { entry in
+            let task = try scoring.loadTask(entry)
+            return (task.entry, task.requiredTexts)
+        }
     }
 
     /// The scoring backend with its own task type (opened from `any ScoringBackend`).
