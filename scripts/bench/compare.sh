@@ -15,6 +15,8 @@ for dtype in f32 bf16; do
     [ -f "$root/olmoe4-$dtype/model.safetensors" ] ||
         "$python" scripts/bench/make_random_olmoe.py "$root/olmoe4-$dtype" --layers 4 --dtype "$dtype" >&2
 done
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
+echo "CPU flags (kernel choice): $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16)$' | tr '\n' ' ')"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 MOEE_NO_REEXEC=1 "$bin" bench extract --sgemm | sed 's/^/without selection: /'
 "$bin" bench extract --sgemm | sed 's/^/with selection:    /'
@@ -32,7 +34,8 @@ for ((r = 1; r <= rounds; r++)); do
             hf-bf16) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-bf16" --dtype bf16 2>/dev/null) ;;
         esac
         read -r t m < <(echo "$out" | last)
-        printf 'round %d %-15s %8.1f tokens/s  peak RSS %5.2f GB\n' "$r" "$run" "$t" "$(echo "$m / 1000000000" | bc -l)"
+        kernel=$(echo "$out" | grep -m1 '^CPU: .*; kernel: ' | sed 's/.*; kernel: //' || true)
+        printf 'round %d %-15s %8.1f tokens/s  peak RSS %5.2f GB  %s\n' "$r" "$run" "$t" "$(echo "$m / 1000000000" | bc -l)" "${kernel:-transformers}"
         echo "    $(echo "$out" | tail -n 1)"
         tps[$run]="${tps[$run]:-} $t"; rss[$run]=$m
     done

@@ -29,6 +29,9 @@ public struct ExtractBenchmark {
         public var model: String
         public var variant: String
         public var blasCore: String
+        /// The CPU (model name, cores, SIMD flags) and the kernel that computed the products.
+        public var cpu: String
+        public var kernel: String
         public var sequences: Int
         public var realTokens: Int
         public var batches: Int
@@ -43,7 +46,7 @@ public struct ExtractBenchmark {
         public var shareOfIdeal: Double
 
         enum CodingKeys: String, CodingKey {
-            case model, variant, sequences, batches
+            case model, variant, cpu, kernel, sequences, batches
             case blasCore = "blas_core", realTokens = "real_tokens", tokenBudget = "token_budget", seconds
             case tokensPerSecond = "tokens_per_second", peakRSSBytes = "peak_rss_bytes", secondsByPart = "seconds_by_part"
             case flopsPerToken = "flops_per_token", sgemmGFLOPS = "sgemm_gflops"
@@ -56,6 +59,7 @@ public struct ExtractBenchmark {
             func pct(_ x: Double) -> String { String(format: "%.1f%%", 100 * x / total) }
             var lines = [
                 "model \(model) (\(variant)), OpenBLAS core \(blasCore)",
+                "CPU: \(cpu); kernel: \(kernel)",
                 "workload: \(sequences) sequences, \(realTokens) real tokens, \(batches) batches (token budget \(tokenBudget))",
                 String(format: "time %.2f s: %.1f tokens/s; peak RSS %.2f GB", seconds, tokensPerSecond, Double(peakRSSBytes) / 1e9),
                 "time by part: attention \(pct(parts.attention)), router \(pct(parts.router)), experts \(pct(parts.experts)), rest \(pct(parts.rest))",
@@ -174,6 +178,7 @@ public struct ExtractBenchmark {
         let ideal = gflops * 1e9 / flops
         let rate = Double(tokens) / seconds
         return Result(model: model.directory.lastPathComponent, variant: model.variant, blasCore: BLASCore.current,
+                      cpu: HostCPU.summary, kernel: model.kernelDescription,
                       sequences: sequences.count, realTokens: tokens, batches: plan.count, tokenBudget: tokenBudget,
                       seconds: seconds, tokensPerSecond: rate, peakRSSBytes: Self.peakRSSBytes,
                       secondsByPart: clock.shares, flopsPerToken: flops, sgemmGFLOPS: gflops,

@@ -48,6 +48,7 @@ struct BenchExtractCommand: Command {
 
     func run() throws {
         if let threads { BLASThreads.set(threads) } else { BLASThreads.set() }
+        print("CPU: \(HostCPU.summary)")
         if sgemmOnly {
             let rates = [8, 32, 128, 512].map { m in String(format: "M=%d: %.1f", m, ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10)) }
             print("sgemm GFLOP/s (N=2048, K=2048), OpenBLAS core \(BLASCore.current): \(rates.joined(separator: ", "))")

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The CPU a measurement ran on, for benchmark output: every speed claim names its CPU (DEVELOPERS.md).
+public enum HostCPU {
+    /// `/proc/cpuinfo`'s model name (e.g. "AMD EPYC"), or "unknown CPU".
+    public static let modelName: String = cpuinfoField("model name") ?? "unknown CPU"
+
+    /// The SIMD features the kernels choose by, as the kernel reports them ("avx2 fma avx512f avx512_bf16").
+    public static let simdFlags: String = {
+        let flags = Set((cpuinfoField("flags") ?? "").split(separator: " ").map(String.init))
+        let wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"]
+        let present = wanted.filter(flags.contains)
+        return present.isEmpty ? "none of avx2/fma/avx512" : present.joined(separator: " ")
+    }()
+
+    /// One line: "AMD EPYC, 2 cores, flags avx2 fma ...".
+    public static var summary: String {
+        "\(modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores, flags \(simdFlags)"
+    }
+
+    private static func cpuinfoField(_ name: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+}
+
+extension MoEModel {
+    /// Which kernel computes the large products: "BF16 kernel (AVX-512 BF16)", "F32 kernel (AVX-512F)" or
+    /// "OpenBLAS sgemm" (every host without AVX-512, and MOEE_BF16_KERNEL=0 / MOEE_F32_KERNEL=0).
+    public var kernelDescription: String {
+        if usesBF16Kernel { return "BF16 kernel (AVX-512 BF16)" }
+        if usesF32Kernel { return "F32 kernel (AVX-512F)" }
+        return "OpenBLAS sgemm (core \(BLASCore.current))"
+    }
+}
