@@ -58,6 +58,38 @@ import TestSupport
         for row in shown { #expect(result.stdout.contains(row), "README row not printed by the demo: \(row)") }
     }
 
+    /// `pipeline export` writes grid points' vectors; `score --embeddings` reads them back (.npy and .safetensors)
+    /// to the main score `score` wrote for the same cell, for every task type, without the checkpoint.
+    @Test func exportedEmbeddingsScoreTheSameAsTheCache() throws {
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: SharedData.repository("demo/model"), to: model)
+        let manifest = try manifest("exported", model: model)
+        #expect(try run(["run", manifest]).status == 0)
+        try FileManager.default.moveItem(at: model, to: folder.appendingPathComponent("model-moved-away"))
+        let export = try run(["export", manifest, "--recipe", "hs,moee-sum(alpha=0.5)"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: SharedData.repository("demo/tasks").path)
+            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") }
+        #expect(tasks.count == 6)
+        for recipe in ["hs_layer-1_last", "moee-sum_alpha0.5_layer-1_layers-all_softmax_last"] {
+            for task in tasks {
+                let cell = "demo/prompteol/\(recipe)/\(task)"
+                let result = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("exported/results/\(cell).json")))
+                let scores = (result as? [String: Any])?["scores"] as? [String: Any]
+                let expected = try #require(((scores?["test"] as? [[String: Any]])?.first?["main_score"]) as? Double, "\(cell)")
+                for format in ["npy", "safetensors"] {
+                    let file = folder.appendingPathComponent("exported/embeddings/\(cell).\(format)")
+                    let scored = try run(["score", "--embeddings", file.path, "--task", SharedData.repository("demo/tasks/\(task)").path, "--json"])
+                    #expect(scored.status == 0, "\(scored.stderr)")
+                    let summary = try JSONSerialization.jsonObject(with: Data(scored.stdout.utf8)) as? [String: Any]
+                    #expect(summary?["main_score"] as? Double == expected, "\(cell).\(format)")
+                }
+            }
+        }
+        let unknown = try run(["export", manifest, "--recipe", "moee-sum(alpha=7)"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown recipe moee-sum(alpha=7)"))
+    }
+
     /// Stage two from the cache alone: extract, move the checkpoint away, and `score` writes the same
     /// summary.csv byte for byte, saying in one line that it used the store's record of the model.
     @Test func scoreWithoutTheCheckpointFolderWritesTheSameSummary() throws {

@@ -174,6 +174,10 @@ final class FakeCache: CacheBackend {
                 Issue.record("scored although records are missing")
                 return []
             }
+            func vectors(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe],
+                         _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws {
+                Issue.record("read vectors although records are missing")
+            }
         }
         let cache = FakeCache()
         let encoder = FakeEncoder()

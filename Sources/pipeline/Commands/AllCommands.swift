@@ -3,6 +3,7 @@ let allCommands: [any Command.Type] = [
     VersionCommand.self,
     ExtractCommand.self,
     ScoreCommand.self,
+    ExportCommand.self,
     RunCommand.self,
     DemoCommand.self,
     BenchScoreCommand.self,

@@ -1,21 +1,25 @@
 import Foundation
 import Score
 
-/// `pipeline score --embeddings FILE.jsonl --task DIR [--json]`: scores externally computed embeddings.
+/// `pipeline score --embeddings FILE --task DIR [--json]`: scores externally computed embeddings (JSONL, .npy,
+/// .safetensors).
 /// `pipeline score MANIFEST`, the cache-driven form, is `ScoreManifest` (ScoreManifestCommand.swift).
 struct ScoreCommand: Command {
     static let path = ["score"]
     static let abstract = "stage two: score a manifest from the cache, or embeddings on a task"
     static let help = """
-        Usage: pipeline score --embeddings FILE.jsonl --task TASK_DIR [--json] [--result OUT.json]
+        Usage: pipeline score --embeddings FILE --task TASK_DIR [--texts T.jsonl] [--json] [--result OUT.json]
                pipeline score MANIFEST
 
-        Scores the embeddings in FILE (one line per text: {"text": "...", "embedding": [floats]}) on the task
-        folder TASK_DIR (task.json + JSONL splits), reproducing mteb 2.26.24's evaluator for the task's type.
-        Every text the task needs must be in FILE.
+        Scores the embeddings in FILE on the task folder TASK_DIR (task.json + JSONL splits), reproducing mteb
+        2.26.24's evaluator for the task's type. FILE is JSONL (one line per text: {"text": "...", "embedding":
+        [floats]}), or what `pipeline export` writes: .npy (float32/float64, rows x dimension) or .safetensors
+        (tensor "embeddings"), whose rows' texts are in T (default: FILE's stem + .texts.jsonl, one {"text": ...}
+        per row). Every text the task needs must be in FILE.
 
         Options:
-          --embeddings FILE   the embeddings, JSONL
+          --embeddings FILE   the embeddings: .jsonl, .npy or .safetensors
+          --texts T.jsonl     the texts of a .npy / .safetensors file's rows
           --task DIR          the task folder
           --json              print {"task_name", "main_score", "main_score_name", "metrics"} as JSON
           --result OUT.json   also write mteb's result-file JSON (TaskResult format) to OUT.json
@@ -26,6 +30,7 @@ struct ScoreCommand: Command {
     let task: String
     let json: Bool
     let resultPath: String?
+    let texts: String?
     /// Manifest mode: the manifest's path.
     let manifest: String?
 
@@ -34,10 +39,11 @@ struct ScoreCommand: Command {
         let task = try arguments.option("--task")
         json = arguments.flag("--json")
         resultPath = try arguments.option("--result")
+        texts = try arguments.option("--texts")
         manifest = arguments.positional()
         try arguments.finish()
         if manifest != nil {
-            guard embeddings == nil, task == nil, !json, resultPath == nil else {
+            guard embeddings == nil, task == nil, !json, resultPath == nil, texts == nil else {
                 throw UsageError("give either MANIFEST or --embeddings FILE --task DIR, not both")
             }
             self.embeddings = ""
@@ -54,7 +60,7 @@ struct ScoreCommand: Command {
         ScoreMemory.retainFreedMemory()
         if let manifest { return try ScoreManifest.run(manifestPath: manifest) }
         let task = try ScoreTask.load(from: URL(fileURLWithPath: self.task))
-        let table = try EmbeddingsFile.read(URL(fileURLWithPath: embeddings))
+        let table = try Export.readEmbeddings(URL(fileURLWithPath: embeddings), texts: texts.map { URL(fileURLWithPath: $0) })
         let result = try evaluate(task: task, embeddings: table)
         if let resultPath { try result.write(to: URL(fileURLWithPath: resultPath)) }
         if json {

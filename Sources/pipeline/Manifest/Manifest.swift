@@ -13,7 +13,7 @@ struct Manifest: Sendable {
     var output: URL
     var models: [ModelEntry]
     let prompts: [PromptEntry]
-    let tasks: [TaskEntry]
+    var tasks: [TaskEntry]
     let recipes: [RecipeGrid]
     /// The default shard count for `extract --shard i` (`shards`; 1 = no sharding).
     let shards: Int

@@ -193,24 +193,29 @@ final class StoreScoring: ScoringBackend {
     }
 
     func score(task loaded: ScoreTaskEntry, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell] {
+        var cells: [ScoredCell] = []
+        try vectors(task: loaded, model: model, prompt: prompt, points: points) { recipe, embeddings, alpha in
+            let result = try evaluate(task: loaded.task, embeddings: embeddings)
+            let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
+                                 taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
+                                 mainScore: result.mainScore, metrics: [:], split: result.split, alpha: alpha)
+            cells.append(ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(
+                try result.jsonData(), model: model, prompt: prompt, recipe: recipe.name, alpha: alpha)))
+        }
+        return cells
+    }
+
+    func vectors(task loaded: ScoreTaskEntry, model: ModelKey, prompt: PromptKey, points: [Recipe],
+                 _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws {
         // ScoreJob checked every record first, so the keys exist.
         guard let tensors = try cache.tensorSource(model: model, prompt: prompt) else {
             throw PipelineError.notInCache(model: model.name, prompt: prompt.name)
         }
-        // One read per (layer, pooling) for the whole grid of this task, not one per grid point.
-        let source = MemoizedTensorSource(tensors)
-        // MoEE-sum alphas share one standardisation.
-        let sweep = RecipeSweep(source: source, texts: loaded.requiredTexts)
-        return try points.map { recipe in
-            let embeddings = try sweep.embeddings(recipe)
-            let result = try evaluate(task: loaded.task, embeddings: embeddings)
-            let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
-                                 taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
-                                 mainScore: result.mainScore, metrics: [:], split: result.split,
-                                 alpha: recipe.kind == .moeeSum ? try sweep.alpha(for: recipe) : nil)
-            return ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(try result.jsonData(), model: model,
-                                                                                 prompt: prompt, recipe: recipe.name,
-                                                                                 alpha: cell.alpha))
+        // One read per (layer, pooling) for the whole grid of this task, not one per grid point; MoEE-sum alphas
+        // share one standardisation.
+        let sweep = RecipeSweep(source: MemoizedTensorSource(tensors), texts: loaded.requiredTexts)
+        for recipe in points {
+            try body(recipe, try sweep.embeddings(recipe), recipe.kind == .moeeSum ? try sweep.alpha(for: recipe) : nil)
         }
     }
 }

@@ -67,6 +67,10 @@ protocol ScoringBackend: AnyObject {
     func loadTask(_ entry: Manifest.TaskEntry) throws -> Task
     /// Scores every grid point of one (model, prompt, task) from the cache; one result per point, in order.
     func score(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell]
+    /// The vectors of every grid point for the task's texts (what `score` evaluates and `export` writes), with
+    /// MoEE-sum's alpha as used; `body` gets them one point at a time, so a grid is never held whole.
+    func vectors(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe],
+                 _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws
 }
 
 /// One scored cell: its main score (for the summary) and the MTEB-style result JSON (for its file).

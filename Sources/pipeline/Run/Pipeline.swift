@@ -53,21 +53,25 @@ enum Pipeline {
         }
         let cache = try backends.cache(at: manifest.store, writable: false)
         let scoring = try backends.scoring(cache: cache)
-        // Each model as the store recorded it (variant included); the checkpoint folder is optional here.
-        let stored = try cache.storedModels()
-        var models: [ModelKey] = []
-        for (index, entry) in manifest.models.enumerated() {
-            let fingerprint = entry.folderProblem == nil ? try backends.checkpointFingerprint(for: entry) : nil
-            let found = try ModelLookup.resolve(entry, index: index, stored: stored, checkpointFingerprint: fingerprint,
-                                                storePath: manifest.store.path)
-            if let note = found.note { log(note) }
-            models.append(found.key)
-        }
+        let models = try storedModels(manifest, cache: cache, backends: backends, log: log)
         let table = try scoreAll(manifest, scoring: scoring, cache: cache, models: models, log: log)
         let heading = title ?? "moee results: \(manifest.file.lastPathComponent)"
         let written = try ReportWriter.write(table, to: manifest.output, title: heading, notes: notes)
         log("wrote \(written.count) report files and \(table.rows.count * table.tasks.count) result JSONs under \(manifest.output.path)")
         return SummaryWriter.markdown(table, title: heading, notes: notes)
+    }
+
+    /// Each manifest model as the store recorded it (variant included); the checkpoint folder is optional here.
+    static func storedModels(_ manifest: Manifest, cache: CacheBackend, backends: BackendFactory,
+                             log: (String) -> Void) throws -> [ModelKey] {
+        let stored = try cache.storedModels()
+        return try manifest.models.enumerated().map { index, entry in
+            let fingerprint = entry.folderProblem == nil ? try backends.checkpointFingerprint(for: entry) : nil
+            let found = try ModelLookup.resolve(entry, index: index, stored: stored, checkpointFingerprint: fingerprint,
+                                                storePath: manifest.store.path)
+            if let note = found.note { log(note) }
+            return found.key
+        }
     }
 
     /// Every manifest task's required texts (the scoring backend opened from `any ScoringBackend`).
