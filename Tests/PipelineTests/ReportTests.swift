@@ -41,6 +41,23 @@ import Testing
         #expect(abs((hs.average ?? 0) - (0.005 + 0.02 + 0.03) / 3) < 1e-12)
     }
 
+    /// The train-split choice names the point with the best held-out score, not the best test score.
+    @Test func trainSplitChoiceIgnoresTestScores() {
+        let cells = Self.cells().map { cell -> CellScore in
+            var copy = cell
+            if cell.taskType == .classification && cell.recipe.kind == .moeeSum {
+                copy.trainSplitScore = 1 - cell.recipe.alpha  // alpha 0 best on train; alpha 1 best on test
+            }
+            return copy
+        }
+        let lines = SummaryWriter.trainSplitLines(ResultTable(cells: cells))
+        #expect(lines.count == 2)  // two prompts x MoEE-sum x one classification task (HS has one point)
+        #expect(lines.allSatisfy { $0.contains("MoEE-sum, EmotionClassification: **MoEE-sum alpha=0** chosen on the train split") })
+        #expect(lines.allSatisfy { $0.contains("the test-chosen MoEE-sum alpha=1 scores") })
+        #expect(SummaryWriter.markdown(ResultTable(cells: cells), title: "t").contains("## Chosen on the train split"))
+        #expect(!SummaryWriter.markdown(ResultTable(cells: Self.cells()), title: "t").contains("## Chosen on the train split"))
+    }
+
     @Test func markdownShowsEveryGridPointAndSaysWhichSplitChoseTheBest() {
         let markdown = SummaryWriter.markdown(ResultTable(cells: Self.cells()), title: "t")
         let lines = markdown.split(separator: "\n").map(String.init)

@@ -16,6 +16,8 @@ struct CellScore: Sendable, Equatable {
     let split: String
     /// MoEE-sum's alpha as used for this task: the recipe's, or what its label-free rule chose; nil for other kinds.
     var alpha: Double? = nil
+    /// The main score on a split other than test, for choosing grid points (`TrainSplitScore`: classification only).
+    var trainSplitScore: Double? = nil
 }
 
 /// The paper's Tables 3 and 4: one row per (model, prompt, recipe grid point), one column per task type (the mean
@@ -33,6 +35,8 @@ struct ResultTable: Sendable {
         let average: Double?
         /// MoEE-sum's alpha per task (differs by task for a label-free rule).
         var alphaByTask: [String: Double] = [:]
+        /// Held-out train-split accuracy per classification task (`TrainSplitScore`).
+        var trainSplitByTask: [String: Double] = [:]
     }
 
     let rows: [Row]
@@ -64,10 +68,11 @@ struct ResultTable: Sendable {
         rows = order.compactMap { key in
             guard let group = grouped[key], let first = group.first else { return nil }
             var byTask: [String: Double] = [:]
-            var alphaByTask: [String: Double] = [:]
+            var alphaByTask: [String: Double] = [:], trainSplitByTask: [String: Double] = [:]
             for cell in group {
                 byTask[cell.task] = cell.mainScore
                 alphaByTask[cell.task] = cell.alpha
+                trainSplitByTask[cell.task] = cell.trainSplitScore
             }
             var byType: [TaskType: Double] = [:]
             for type in columnTypes {
@@ -78,7 +83,7 @@ struct ResultTable: Sendable {
             let average = typeScores.count == columnTypes.count && !typeScores.isEmpty
                 ? typeScores.reduce(0, +) / Double(typeScores.count) : nil
             return Row(model: first.model, prompt: first.prompt, recipe: first.recipe, byTask: byTask,
-                       byType: byType, average: average, alphaByTask: alphaByTask)
+                       byType: byType, average: average, alphaByTask: alphaByTask, trainSplitByTask: trainSplitByTask)
         }
     }
 

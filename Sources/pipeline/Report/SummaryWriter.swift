@@ -30,6 +30,16 @@ enum SummaryWriter {
             lines += choices
         }
 
+        let trainChosen = trainSplitLines(table)
+        if !trainChosen.isEmpty {
+            lines += ["", "## Chosen on the train split", ""]
+            lines.append("Classification tasks only (the other task folders hold a test split only): per task, the grid point "
+                         + "with the best held-out accuracy on the **train** split (no test label is read; docs/score.md), "
+                         + "its test score, and the grid's best test score beside it.")
+            lines.append("")
+            lines += trainChosen
+        }
+
         let labelFree = labelFreeLines(table)
         if !labelFree.isEmpty {
             lines += ["", "## Label-free alpha", ""]
@@ -58,6 +68,29 @@ enum SummaryWriter {
                 lines.append("- \(model) / \(prompt) / \(best.kind.displayName): best of \(best.gridSize) grid points is "
                              + "**\(best.row.recipe.label)** (Avg. \(percent(best.row.average)), chosen on the "
                              + "\(table.splitDescription) split)")
+            }
+        }
+        return lines
+    }
+
+    /// Per (model, prompt, recipe kind with a grid) and classification task: the point chosen on the train split.
+    static func trainSplitLines(_ table: ResultTable) -> [String] {
+        var lines: [String] = []
+        for (model, prompt) in table.modelPrompts {
+            let rows = table.rows(model: model, prompt: prompt).filter { $0.recipe.alphaRule == nil }
+            for kind in Recipe.Kind.allCases {
+                let grid = rows.filter { $0.recipe.kind == kind }
+                guard grid.count > 1 else { continue }
+                for task in table.tasks where grid.allSatisfy({ $0.trainSplitByTask[task.name] != nil }) {
+                    func score(_ row: ResultTable.Row) -> Double { row.byTask[task.name] ?? -.infinity }
+                    // The first point on a tie, in grid order: no test score breaks it.
+                    guard let chosen = grid.max(by: { ($0.trainSplitByTask[task.name] ?? 0) < ($1.trainSplitByTask[task.name] ?? 0) }),
+                          let best = grid.max(by: { score($0) < score($1) }) else { continue }
+                    lines.append("- \(model) / \(prompt) / \(kind.displayName), \(task.name): **\(chosen.recipe.label)** "
+                                 + "chosen on the train split (held-out accuracy \(percent(chosen.trainSplitByTask[task.name]))) "
+                                 + "scores \(percent(chosen.byTask[task.name])) on test; the test-chosen "
+                                 + "\(best.recipe.label) scores \(percent(best.byTask[task.name]))")
+                }
             }
         }
         return lines

@@ -198,7 +198,8 @@ final class StoreScoring: ScoringBackend {
             let result = try evaluate(task: loaded.task, embeddings: embeddings)
             let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
                                  taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
-                                 mainScore: result.mainScore, metrics: [:], split: result.split, alpha: alpha)
+                                 mainScore: result.mainScore, metrics: [:], split: result.split, alpha: alpha,
+                                 trainSplitScore: try TrainSplitScore.accuracy(task: loaded.task, embeddings: embeddings))
             cells.append(ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(
                 try result.jsonData(), model: model, prompt: prompt, recipe: recipe.name, alpha: alpha)))
         }
