@@ -62,7 +62,9 @@ enum ModelLookup {
         case 1:
             let key = candidates[0].key
             guard checkpointFingerprint == nil, let problem = entry.folderProblem else { return Found(key: key, note: nil) }
-            return Found(key: key, note: "score \(entry.name): \(problem.message); using the store's record of the model "
+            // The folder check's advice ("download the checkpoint there") does not apply here: cut it.
+            let reason = problem.message.prefix { $0 != "(" }.trimmingCharacters(in: .whitespaces)
+            return Found(key: key, note: "score \(entry.name): \(reason); using the store's record of the model "
                 + "(variant \(key.variant), fingerprint \(key.fingerprint.prefix(16)))")
         case 0:
             guard let checkpointFingerprint else {
