@@ -377,7 +377,7 @@ public final class EmbeddingStore {
     }
 
     /// The tensor shape of a model's records; nil before its first record. Throws for an unknown model.
-    func modelShape(_ model: ModelID) throws -> TensorShape? {
+    public func modelShape(_ model: ModelID) throws -> TensorShape? {
         if let cached = shapes[model] { return cached }
         let query = try statement("""
             SELECT hidden_entries, hidden_size, router_layers_json, experts FROM models WHERE id = ?

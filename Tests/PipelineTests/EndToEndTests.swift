@@ -49,8 +49,9 @@ import TestSupport
         #expect(result.stdout.contains("| Model | Prompt | Recipe | Class. | Clust. | PairClass. | Rerank. | STS | Summ. | Avg. |"))
         #expect(result.stdout.contains("RANDOM weights"))
         let csv = try summary("demo")
-        #expect(csv.split(separator: "\n").count == 1 + 2 * 11)  // header + 2 prompts x 11 grid points
+        #expect(csv.split(separator: "\n").count == 1 + 2 * 14)  // header + 2 prompts x 14 grid points
         #expect(result.stdout.contains("MoEE-sum alpha=label-free") && result.stdout.contains("## Label-free alpha"))
+        #expect(result.stdout.contains("HS layer=label-free") && result.stdout.contains("## Label-free layer"))
         // The README shows the start of this table; every host prints the same digits (docs/score.md).
         let readme = try String(contentsOf: SharedData.repository("README.md"), encoding: .utf8)
         let shown = readme.split(separator: "\n").filter { $0.hasPrefix("| demo-olmoe-random |") }

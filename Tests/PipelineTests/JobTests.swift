@@ -175,7 +175,7 @@ final class FakeCache: CacheBackend {
                 return []
             }
             func vectors(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe],
-                         _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws {
+                         _ body: (Recipe, EmbeddingTable, PointChoices) throws -> Void) throws {
                 Issue.record("read vectors although records are missing")
             }
         }

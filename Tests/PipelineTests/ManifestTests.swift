@@ -44,7 +44,8 @@ import TestSupport
         #expect(demo.tasks.count == 6)
         #expect(Set(demo.tasks.map(\.type)).count == 6)
         #expect(demo.prompts.map(\.name) == ["none", "prompteol"])
-        #expect(demo.recipes.flatMap(\.points).count == 2 + 1 + 1 + 5 + 2)  // MoEE-sum: five alphas and two label-free rules
+        // HS: two poolings, then layers 1, 2 and the label-free layer; MoEE-sum: five alphas and two label-free rules.
+        #expect(demo.recipes.flatMap(\.points).count == 2 + 3 + 1 + 1 + 5 + 2)
         #expect(demo.store.path.hasSuffix("/out/demo/cache.sqlite"))
         #expect(demo.models[0].path.path == SharedData.repository("demo/model").standardizedFileURL.path)
     }
@@ -172,6 +173,18 @@ import TestSupport
         #expect(points.map(\.alphaRule) == [nil, .spearman, .variance])
         #expect(points.map(\.label) == ["MoEE-sum alpha=0.5", "MoEE-sum alpha=label-free", "MoEE-sum alpha=label-free-variance"])
         #expect(Set(points.map(\.identifier)).count == 3)
+    }
+
+    @Test func layerGridsTakeTheLabelFreeRule() throws {
+        let m = try manifest(valid(recipes: #"[{"recipe": "hs", "layer": [1, "label-free"]}, {"recipe": "moee-sum", "alpha": 1, "layer": "label-free"}]"#))
+        let points = m.recipes.flatMap(\.points)
+        #expect(points.map(\.layerRule) == [nil, .effectiveRank, .effectiveRank])
+        #expect(points.map(\.label) == ["HS layer=1", "HS layer=label-free", "MoEE-sum alpha=1 layer=label-free"])
+        #expect(points.map(\.name) == ["hs(layer=1)", "hs(layer=label-free)", "moee-sum(layer=label-free,alpha=1)"])
+        #expect(Set(points.map(\.identifier)).count == 3)
+        let typo = try #require(self.error(valid(recipes: #"[{"recipe": "hs", "layer": [1, "labelfree"]}]"#)))
+        #expect(typo.path == "recipes[0].layer[1]")
+        #expect(typo.message.contains("did you mean \"label-free\"?"))
     }
 
     @Test func promptsAcceptPresetsInstructionsAndCustomTemplates() throws {

@@ -72,6 +72,32 @@ import Testing
         #expect(lines.contains("| Model | Prompt | Recipe | EmotionClassification | STS12 | STS13 | SummEval |"))
     }
 
+    @Test func labelFreeLayerLineComparesWithTheLayerGridPerTask() {
+        // HS at layers 1, 2 and -1, where layer 2 is best on every task but SummEval (layer 1), and a label-free row
+        // that chose layer 1 for STS12 and -1 elsewhere.
+        var cells: [CellScore] = []
+        for (t, task) in Self.tasks.enumerated() {
+            for layer in [1, 2, -1] {
+                let score = task.0 == "SummEval" ? (layer == 1 ? 0.9 : 0.1) : (layer == 2 ? 0.8 : 0.2) + 0.01 * Double(t)
+                cells.append(CellScore(model: "m", prompt: "none", recipe: Recipe(kind: .hs, layer: layer), task: task.0,
+                                       taskType: task.1, mainScoreName: "main", mainScore: score, metrics: [:], split: "test"))
+            }
+            let chosen = task.0 == "STS12" ? 1 : -1
+            cells.append(CellScore(model: "m", prompt: "none", recipe: Recipe(kind: .hs, layerRule: .effectiveRank), task: task.0,
+                                   taskType: task.1, mainScoreName: "main", mainScore: 0.5, metrics: [:], split: "test", layer: chosen))
+        }
+        let table = ResultTable(cells: cells)
+        let lines = SummaryWriter.labelFreeLayerLines(table)
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("**HS layer=label-free**: Avg. 50.00") == true)
+        #expect(lines.first?.contains("best of 3 layers on the test split") == true)
+        #expect(lines.first?.contains("STS12 1 (test-chosen 2)") == true)
+        #expect(lines.first?.contains("SummEval -1 (test-chosen 1)") == true)
+        // Label-free rows never compete as "best grid points".
+        #expect(table.bestPerKind(model: "m", prompt: "none").first?.gridSize == 3)
+        #expect(SummaryWriter.markdown(table, title: "t").contains("## Label-free layer"))
+    }
+
     @Test func csvHasTypeAverageAndTaskColumns() throws {
         let csv = SummaryWriter.csv(ResultTable(cells: Self.cells()))
         let lines = csv.split(separator: "\n").map(String.init)

@@ -4,7 +4,7 @@ import Foundation
 /// take vectors.
 ///
 /// Stable names (only non-default parameters appear, in this order): `hs`, `hs(layer=12,pooling=mean)`,
-/// `rw`, `rw(layers=1-3-5,logits,pooling=mean)`, `moee-concat`, `moee-sum(alpha=0.5)`. `Recipe(name:)` parses
+/// `rw`, `rw(layers=1-3-5,logits,pooling=mean)`, `moee-concat`, `moee-sum(alpha=0.5)`, `hs(layer=label-free)`. `Recipe(name:)` parses
 /// them back. Codable as `{"kind": "moee-sum", "alpha": 0.5, "layer": -1, "pooling": "last", "layers": null,
 /// "softmax": true}` (every key but `kind` optional).
 ///
@@ -47,6 +47,8 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var kind: Kind
     /// HS layer (`output_hidden_states` numbering; -1 = final norm output).
     public var layer: Int = -1
+    /// HS: choose the layer per task without labels (`LabelFreeLayer`) instead of using `layer`.
+    public var layerRule: LabelFreeLayer.Rule? = nil
     /// Pooling of both HS and RW.
     public var pooling: Pooling = .last
     /// RW decoder-layer indices, in the order to concatenate; nil = every MoE layer in layer order.
@@ -59,13 +61,18 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var alphaRule: LabelFreeAlpha.Rule? = nil
 
     public init(kind: Kind, layer: Int = -1, pooling: Pooling = .last, layers: [Int]? = nil, softmax: Bool = true,
-                alpha: Double = 1, alphaRule: LabelFreeAlpha.Rule? = nil) {
+                alpha: Double = 1, alphaRule: LabelFreeAlpha.Rule? = nil, layerRule: LabelFreeLayer.Rule? = nil) {
         self.kind = kind; self.layer = layer; self.pooling = pooling
         self.layers = layers; self.softmax = softmax; self.alpha = alpha; self.alphaRule = alphaRule
+        self.layerRule = layerRule
     }
 
     /// The alpha as a label shows it: the number, or the label-free rule's name.
     public var alphaText: String { alphaRule?.rawValue ?? Self.format(alpha) }
+    /// The HS layer as a label shows it: the number, or the label-free rule's name.
+    public var layerText: String { layerRule?.rawValue ?? String(layer) }
+    /// Whether a label-free rule picks a parameter of this point per task.
+    public var isLabelFree: Bool { alphaRule != nil || layerRule != nil }
 
     public static let hs = Recipe(kind: .hs)
     public static let rw = Recipe(kind: .rw)
@@ -78,7 +85,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
-        try container.encode(layer, forKey: .layer)
+        if let layerRule { try container.encode(layerRule, forKey: .layer) } else { try container.encode(layer, forKey: .layer) }
         try container.encode(pooling, forKey: .pooling)
         try container.encode(layers, forKey: .layers)
         try container.encode(softmax, forKey: .softmax)
@@ -88,7 +95,11 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(Kind.self, forKey: .kind)
-        layer = try container.decodeIfPresent(Int.self, forKey: .layer) ?? -1
+        if let rule = try? container.decodeIfPresent(LabelFreeLayer.Rule.self, forKey: .layer) {
+            layerRule = rule
+        } else {
+            layer = try container.decodeIfPresent(Int.self, forKey: .layer) ?? -1
+        }
         pooling = try container.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .last
         layers = try container.decodeIfPresent([Int].self, forKey: .layers)
         softmax = try container.decodeIfPresent(Bool.self, forKey: .softmax) ?? true
@@ -109,7 +120,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var name: String {
         var parameters: [String] = []
         let usesHS = kind != .rw, usesRW = kind != .hs
-        if usesHS && layer != -1 { parameters.append("layer=\(layer)") }
+        if usesHS && (layer != -1 || layerRule != nil) { parameters.append("layer=\(layerText)") }
         if usesRW, let layers { parameters.append("layers=" + layers.map(String.init).joined(separator: "-")) }
         if usesRW && !softmax { parameters.append("logits") }
         if pooling != .last { parameters.append("pooling=\(pooling.rawValue)") }
@@ -142,6 +153,8 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
                 case ("logits", nil): softmax = false
                 case ("softmax", nil): softmax = true
                 case let ("layer", value?) where Int(value) != nil: layer = Int(value) ?? -1
+                case let ("layer", value?) where LabelFreeLayer.Rule(rawValue: value) != nil:
+                    layerRule = LabelFreeLayer.Rule(rawValue: value)
                 case let ("pooling", value?) where Pooling(rawValue: value) != nil: pooling = Pooling(rawValue: value) ?? .last
                 case let ("alpha", value?) where Double(value) != nil: alpha = Double(value) ?? 1
                 case let ("alpha", value?) where LabelFreeAlpha.Rule(rawValue: value) != nil:

@@ -5,6 +5,7 @@ extension Recipe {
     /// exactly these rows), as a lookup for `evaluate`.
     public func embeddings(from source: some TensorSource, texts: [String]) throws -> EmbeddingTable {
         try validate()
+        if layerRule != nil { return try resolvingLayer(source: source, texts: texts).embeddings(from: source, texts: texts) }
         let matrix: EmbeddingMatrix
         switch kind {
         case .hs:
@@ -62,6 +63,7 @@ public struct MoEESumParts: Sendable {
     public let routing: EmbeddingMatrix
 
     public init(recipe: Recipe, source: some TensorSource, texts: [String]) throws {
+        let recipe = try recipe.resolvingLayer(source: source, texts: texts)
         hiddenState = Similarity.normalizedRows(Standardization.zScores(
             try source.hiddenStates(layer: recipe.layer, pooling: recipe.pooling, texts: texts)))
         routing = Similarity.normalizedRows(Standardization.zScores(try recipe.routingWeights(from: source, texts: texts)))

@@ -13,6 +13,8 @@ public final class RecipeSweep<Source: TensorSource> {
     private var index: EmbeddingTable?
     /// Label-free alphas already chosen, by parts and rule.
     private var chosen: [(key: PartsKey, rule: LabelFreeAlpha.Rule, alpha: Double)] = []
+    /// Label-free layers already chosen, by rule and pooling.
+    private var chosenLayers: [(rule: LabelFreeLayer.Rule, pooling: Pooling, layer: Int)] = []
 
     public init(source: Source, texts: [String]) {
         self.source = source
@@ -20,8 +22,9 @@ public final class RecipeSweep<Source: TensorSource> {
     }
 
     public func embeddings(_ recipe: Recipe) throws -> EmbeddingTable {
-        guard recipe.kind == .moeeSum else { return try recipe.embeddings(from: source, texts: texts) }
         try recipe.validate()
+        let recipe = try resolvingLayer(recipe)
+        guard recipe.kind == .moeeSum else { return try recipe.embeddings(from: source, texts: texts) }
         let built = try moeeSumParts(recipe)
         let matrix = built.vectors(alpha: try alpha(for: recipe))
         if let index { return index.replacingMatrix(matrix) }
@@ -30,8 +33,30 @@ public final class RecipeSweep<Source: TensorSource> {
         return table
     }
 
+    /// The HS layer entry used for this task: what the recipe's label-free rule picks (nil when it names a layer).
+    public func layer(for recipe: Recipe) throws -> Int? {
+        guard recipe.layerRule != nil, recipe.kind != .rw else { return nil }
+        return try resolvingLayer(recipe).layer
+    }
+
+    /// The recipe with its label-free layer resolved; one choice per (rule, pooling), as it depends on nothing else.
+    private func resolvingLayer(_ recipe: Recipe) throws -> Recipe {
+        guard let rule = recipe.layerRule else { return recipe }
+        var resolved = recipe
+        resolved.layerRule = nil
+        guard recipe.kind != .rw else { return resolved }  // RW reads no hidden state
+        if let known = chosenLayers.first(where: { $0.rule == rule && $0.pooling == recipe.pooling }) {
+            resolved.layer = known.layer
+        } else {
+            resolved.layer = try LabelFreeLayer.choose(rule, source: source, pooling: recipe.pooling, texts: texts).layer
+            chosenLayers.append((rule, recipe.pooling, resolved.layer))
+        }
+        return resolved
+    }
+
     /// MoEE-sum's alpha for this task: the recipe's number, or what its label-free rule picks from the parts.
     public func alpha(for recipe: Recipe) throws -> Double {
+        let recipe = try resolvingLayer(recipe)
         guard let rule = recipe.alphaRule else { return recipe.alpha }
         let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
         if let known = chosen.first(where: { $0.key == key && $0.rule == rule }) { return known.alpha }

@@ -8,6 +8,9 @@ public protocol TensorSource {
     /// The hidden state of `layer` (Hugging Face `output_hidden_states` numbering, 0 = embedding output;
     /// negative counts from the end, -1 = the output of the final norm), one row per text.
     func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix
+    /// How many hidden-state entries each text has (L + 1: the embedding output and every decoder layer's, the
+    /// last one after the final norm).
+    func hiddenStateEntries() throws -> Int
     /// The raw router logits of every MoE layer, concatenated in layer order: `layers.count * experts` values
     /// per row; `layers` are the decoder-layer indices of the router entries.
     func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int)
@@ -65,6 +68,10 @@ public struct InMemoryTensorSource: TensorSource, Sendable {
     private func pooledOrThrow(_ pooling: Pooling) throws -> Pooled {
         guard let entry = pooled[pooling] else { throw ScoreError.invalidRecipe("no \(pooling.rawValue)-pooled tensors in this source") }
         return entry
+    }
+
+    public func hiddenStateEntries() throws -> Int {
+        pooled.values.map(\.hiddenStates.count).max() ?? 0
     }
 
     public func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix {

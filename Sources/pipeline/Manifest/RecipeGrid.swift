@@ -11,7 +11,7 @@ extension Recipe {
         for key in kind.parameterKeys {
             switch key {
             case "alpha": parts.append("alpha=\(alphaText)")
-            case "layer" where layer != defaults.layer: parts.append("layer=\(layer)")
+            case "layer" where layer != defaults.layer || layerRule != nil: parts.append("layer=\(layerText)")
             case "layers" where layers != defaults.layers: parts.append("layers=\(layerList)")
             case "softmax" where softmax != defaults.softmax: parts.append(softmax ? "softmax" : "logits")
             case "pooling" where pooling != defaults.pooling: parts.append("pooling=\(pooling.rawValue)")
@@ -32,7 +32,7 @@ extension Recipe {
         for key in kind.parameterKeys {
             switch key {
             case "alpha": parts.append("alpha\(alphaText)")
-            case "layer": parts.append("layer\(layer)")
+            case "layer": parts.append("layer\(layerText)")
             case "layers": parts.append("layers-\(layerList)")
             case "softmax": parts.append(softmax ? "softmax" : "logits")
             case "pooling": parts.append(pooling.rawValue)
@@ -115,7 +115,17 @@ struct RecipeGrid: Sendable {
                 return { $0.alpha = alpha }
             }
         case "layer":
+            // An entry number, or a label-free rule chosen per task at score time ("label-free").
             return try value.oneOrMany().map { item in
+                if item.isString {
+                    let text = try item.string()
+                    let rules = LabelFreeLayer.Rule.allCases.map(\.rawValue)
+                    guard let rule = LabelFreeLayer.Rule(rawValue: text) else {
+                        throw item.error("unknown layer \"\(text)\"" + suggestion(text, rules)
+                                         + " (an integer: 0 = embedding output, -1 = final norm output; or \(rules.joined(separator: " / ")))")
+                    }
+                    return { $0.layerRule = rule }
+                }
                 let layer = try item.int()
                 return { $0.layer = layer }
             }

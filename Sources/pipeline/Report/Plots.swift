@@ -21,7 +21,7 @@ enum Plots {
     /// MoEE-sum alphas for this (model, prompt). Only points sharing the other parameters of the first point
     /// are drawn, so each line varies alpha alone.
     static func alphaLines(_ table: ResultTable, model: String, prompt: String) -> String? {
-        let sums = table.rows(model: model, prompt: prompt).filter { $0.recipe.kind == .moeeSum && $0.recipe.alphaRule == nil }
+        let sums = table.rows(model: model, prompt: prompt).filter { $0.recipe.kind == .moeeSum && !$0.recipe.isLabelFree }
         guard let first = sums.first else { return nil }
         func withoutAlpha(_ point: Recipe) -> Recipe { var p = point; p.alpha = 0; return p }
         let line = sums.filter { withoutAlpha($0.recipe) == withoutAlpha(first.recipe) }

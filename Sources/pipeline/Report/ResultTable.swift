@@ -16,6 +16,8 @@ struct CellScore: Sendable, Equatable {
     let split: String
     /// MoEE-sum's alpha as used for this task: the recipe's, or what its label-free rule chose; nil for other kinds.
     var alpha: Double? = nil
+    /// The HS layer entry a label-free layer rule chose for this task; nil when the recipe names its layer.
+    var layer: Int? = nil
     /// The main score on a split other than test, for choosing grid points (`TrainSplitScore`: classification only).
     var trainSplitScore: Double? = nil
 }
@@ -35,6 +37,8 @@ struct ResultTable: Sendable {
         let average: Double?
         /// MoEE-sum's alpha per task (differs by task for a label-free rule).
         var alphaByTask: [String: Double] = [:]
+        /// The HS layer entry per task, where a label-free rule chose it.
+        var layerByTask: [String: Int] = [:]
         /// Held-out train-split accuracy per classification task (`TrainSplitScore`).
         var trainSplitByTask: [String: Double] = [:]
     }
@@ -69,9 +73,11 @@ struct ResultTable: Sendable {
             guard let group = grouped[key], let first = group.first else { return nil }
             var byTask: [String: Double] = [:]
             var alphaByTask: [String: Double] = [:], trainSplitByTask: [String: Double] = [:]
+            var layerByTask: [String: Int] = [:]
             for cell in group {
                 byTask[cell.task] = cell.mainScore
                 alphaByTask[cell.task] = cell.alpha
+                layerByTask[cell.task] = cell.layer
                 trainSplitByTask[cell.task] = cell.trainSplitScore
             }
             var byType: [TaskType: Double] = [:]
@@ -83,7 +89,8 @@ struct ResultTable: Sendable {
             let average = typeScores.count == columnTypes.count && !typeScores.isEmpty
                 ? typeScores.reduce(0, +) / Double(typeScores.count) : nil
             return Row(model: first.model, prompt: first.prompt, recipe: first.recipe, byTask: byTask,
-                       byType: byType, average: average, alphaByTask: alphaByTask, trainSplitByTask: trainSplitByTask)
+                       byType: byType, average: average, alphaByTask: alphaByTask, layerByTask: layerByTask,
+                       trainSplitByTask: trainSplitByTask)
         }
     }
 
@@ -103,7 +110,7 @@ struct ResultTable: Sendable {
     /// that point; otherwise the best one, which the caller must label as chosen on `splits`. Label-free points
     /// are their own choice and never compete here.
     func bestPerKind(model: String, prompt: String) -> [(kind: Recipe.Kind, row: Row, gridSize: Int)] {
-        let candidates = rows(model: model, prompt: prompt).filter { $0.recipe.alphaRule == nil }
+        let candidates = rows(model: model, prompt: prompt).filter { !$0.recipe.isLabelFree }
         return Recipe.Kind.allCases.compactMap { kind in
             let ofKind = candidates.filter { $0.recipe.kind == kind }
             guard let best = ofKind.max(by: { ($0.average ?? -.infinity) < ($1.average ?? -.infinity) }) else { return nil }

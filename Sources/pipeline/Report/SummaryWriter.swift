@@ -50,6 +50,17 @@ enum SummaryWriter {
             lines += labelFree
         }
 
+        let labelFreeLayer = labelFreeLayerLines(table)
+        if !labelFreeLayer.isEmpty {
+            lines += ["", "## Label-free layer", ""]
+            lines.append("The HS layer chosen per task from the task's texts alone: the layer whose vectors have the highest "
+                         + "effective rank (no label, no gold score, no split; docs/score.md, \"Label-free layer\"), beside "
+                         + "the layer grid's best on the **\(table.splitDescription)** split. Entries count as in "
+                         + "`output_hidden_states`: 0 the embedding output, the last the final norm output.")
+            lines.append("")
+            lines += labelFreeLayer
+        }
+
         lines += ["", "## Per task", ""]
         let taskHeaders = table.tasks.map(\.name)
         lines.append(markdownRow(["Model", "Prompt", "Recipe"] + taskHeaders))
@@ -77,7 +88,7 @@ enum SummaryWriter {
     static func trainSplitLines(_ table: ResultTable) -> [String] {
         var lines: [String] = []
         for (model, prompt) in table.modelPrompts {
-            let rows = table.rows(model: model, prompt: prompt).filter { $0.recipe.alphaRule == nil }
+            let rows = table.rows(model: model, prompt: prompt).filter { !$0.recipe.isLabelFree }
             for kind in Recipe.Kind.allCases {
                 let grid = rows.filter { $0.recipe.kind == kind }
                 guard grid.count > 1 else { continue }
@@ -102,7 +113,7 @@ enum SummaryWriter {
         var lines: [String] = []
         for (model, prompt) in table.modelPrompts {
             let best = table.bestPerKind(model: model, prompt: prompt).first { $0.kind == .moeeSum }
-            for row in table.rows(model: model, prompt: prompt) where row.recipe.alphaRule != nil {
+            for row in table.rows(model: model, prompt: prompt) where row.recipe.alphaRule != nil && row.recipe.layerRule == nil {
                 let alphas = table.tasks.compactMap { task in row.alphaByTask[task.name].map { "\(task.name) \(String(format: "%.3g", $0))" } }
                 var line = "- \(model) / \(prompt) / **\(row.recipe.label)**: Avg. \(percent(row.average))"
                 if let best, let chosen = best.row.average, let average = row.average {
@@ -110,6 +121,39 @@ enum SummaryWriter {
                                    best.row.recipe.label, table.splitDescription)
                 }
                 lines.append(line + "; alpha per task: " + alphas.joined(separator: ", "))
+            }
+        }
+        return lines
+    }
+
+    /// One line per label-free-layer row: its Avg. and layer per task, beside the grid points that differ from it only
+    /// in the layer (same kind and other parameters): their best Avg., and per task the layer of the best test score.
+    static func labelFreeLayerLines(_ table: ResultTable) -> [String] {
+        var lines: [String] = []
+        for (model, prompt) in table.modelPrompts {
+            let rows = table.rows(model: model, prompt: prompt)
+            for row in rows where row.recipe.layerRule != nil {
+                func sameButLayer(_ other: Recipe) -> Bool {
+                    var a = other, b = row.recipe
+                    a.layer = 0; a.layerRule = nil; b.layer = 0; b.layerRule = nil
+                    return a == b && !other.isLabelFree
+                }
+                let grid = rows.filter { sameButLayer($0.recipe) }
+                var line = "- \(model) / \(prompt) / **\(row.recipe.label)**: Avg. \(percent(row.average))"
+                if let best = grid.max(by: { ($0.average ?? -.infinity) < ($1.average ?? -.infinity) }),
+                   let chosen = best.average, let average = row.average {
+                    line += String(format: " (%+.2f vs %@, best of %d layers on the %@ split)", (average - chosen) * 100,
+                                   best.recipe.label, grid.count, table.splitDescription)
+                }
+                let perTask = table.tasks.compactMap { task -> String? in
+                    guard let layer = row.layerByTask[task.name] else { return nil }
+                    var text = "\(task.name) \(layer)"
+                    if grid.count > 1, let best = grid.max(by: { ($0.byTask[task.name] ?? -.infinity) < ($1.byTask[task.name] ?? -.infinity) }) {
+                        text += " (test-chosen \(best.recipe.layerText))"
+                    }
+                    return text
+                }
+                lines.append(line + "; layer per task: " + perTask.joined(separator: ", "))
             }
         }
         return lines

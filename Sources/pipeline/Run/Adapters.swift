@@ -132,6 +132,10 @@ struct StoreTensorSource: TensorSource {
         return EmbeddingMatrix(rows: texts.count, dimension: read.dimension, values: read.values)
     }
 
+    func hiddenStateEntries() throws -> Int {
+        try store.modelShape(model)?.hiddenEntries ?? 0
+    }
+
     func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
         let read = try store.routerLogits(model: model, prompt: prompt, pooling: pooling, texts: texts)
         let matrix = EmbeddingMatrix(rows: texts.count, dimension: read.layers.count * read.experts, values: read.values)
@@ -139,26 +143,29 @@ struct StoreTensorSource: TensorSource {
     }
 }
 
-/// Remembers what a grid already read: every point of a task's grid asks for the same texts.
+/// Remembers what a grid already read for one task's texts: every point of a task's grid asks for the same list.
+/// Reads of any other list (a label-free layer's sample of the texts) pass through without being kept.
 final class MemoizedTensorSource: TensorSource {
     private let base: TensorSource
+    private let texts: [String]
     private var hidden: [String: EmbeddingMatrix] = [:]
     private var router: [Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
-    private var texts: [String]?
+    private var entries: Int?
 
-    init(_ base: TensorSource) { self.base = base }
+    init(_ base: TensorSource, texts: [String]) {
+        self.base = base
+        self.texts = texts
+    }
 
-    /// The cache holds for one list of texts; another list starts afresh.
-    private func check(_ texts: [String]) {
-        if self.texts != texts {
-            self.texts = texts
-            hidden = [:]
-            router = [:]
-        }
+    func hiddenStateEntries() throws -> Int {
+        if let entries { return entries }
+        let read = try base.hiddenStateEntries()
+        entries = read
+        return read
     }
 
     func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix {
-        check(texts)
+        guard texts == self.texts else { return try base.hiddenStates(layer: layer, pooling: pooling, texts: texts) }
         let key = "\(layer)/\(pooling.rawValue)"
         if let known = hidden[key] { return known }
         let read = try base.hiddenStates(layer: layer, pooling: pooling, texts: texts)
@@ -167,7 +174,7 @@ final class MemoizedTensorSource: TensorSource {
     }
 
     func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int) {
-        check(texts)
+        guard texts == self.texts else { return try base.routerLogits(pooling: pooling, texts: texts) }
         if let known = router[pooling] { return known }
         let read = try base.routerLogits(pooling: pooling, texts: texts)
         router[pooling] = read
@@ -194,40 +201,45 @@ final class StoreScoring: ScoringBackend {
 
     func score(task loaded: ScoreTaskEntry, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell] {
         var cells: [ScoredCell] = []
-        try vectors(task: loaded, model: model, prompt: prompt, points: points) { recipe, embeddings, alpha in
+        try vectors(task: loaded, model: model, prompt: prompt, points: points) { recipe, embeddings, choices in
             let result = try evaluate(task: loaded.task, embeddings: embeddings)
             let cell = CellScore(model: model.name, prompt: prompt.name, recipe: recipe, task: loaded.entry.name,
                                  taskType: loaded.entry.type, mainScoreName: result.mainScoreName,
-                                 mainScore: result.mainScore, metrics: [:], split: result.split, alpha: alpha,
+                                 mainScore: result.mainScore, metrics: [:], split: result.split,
+                                 alpha: choices.alpha, layer: choices.layer,
                                  trainSplitScore: try TrainSplitScore.accuracy(task: loaded.task, embeddings: embeddings))
             cells.append(ScoredCell(score: cell, resultJSON: try ResultJSON.annotate(
-                try result.jsonData(), model: model, prompt: prompt, recipe: recipe.name, alpha: alpha)))
+                try result.jsonData(), model: model, prompt: prompt, recipe: recipe.name, choices: choices)))
         }
         return cells
     }
 
     func vectors(task loaded: ScoreTaskEntry, model: ModelKey, prompt: PromptKey, points: [Recipe],
-                 _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws {
+                 _ body: (Recipe, EmbeddingTable, PointChoices) throws -> Void) throws {
         // ScoreJob checked every record first, so the keys exist.
         guard let tensors = try cache.tensorSource(model: model, prompt: prompt) else {
             throw PipelineError.notInCache(model: model.name, prompt: prompt.name)
         }
         // One read per (layer, pooling) for the whole grid of this task, not one per grid point; MoEE-sum alphas
         // share one standardisation.
-        let sweep = RecipeSweep(source: MemoizedTensorSource(tensors), texts: loaded.requiredTexts)
+        let sweep = RecipeSweep(source: MemoizedTensorSource(tensors, texts: loaded.requiredTexts), texts: loaded.requiredTexts)
         for recipe in points {
-            try body(recipe, try sweep.embeddings(recipe), recipe.kind == .moeeSum ? try sweep.alpha(for: recipe) : nil)
+            let choices = PointChoices(alpha: recipe.kind == .moeeSum ? try sweep.alpha(for: recipe) : nil,
+                                       layer: try sweep.layer(for: recipe))
+            try body(recipe, try sweep.embeddings(recipe), choices)
         }
     }
 }
 
 /// Adds what moee scored (model, prompt, recipe) to an MTEB-style result JSON.
 enum ResultJSON {
-    static func annotate(_ data: Data, model: ModelKey, prompt: PromptKey, recipe: String, alpha: Double? = nil) throws -> Data {
+    static func annotate(_ data: Data, model: ModelKey, prompt: PromptKey, recipe: String,
+                         choices: PointChoices = PointChoices()) throws -> Data {
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return data }
         var moee: [String: Any] = ["model": model.name, "model_variant": model.variant, "model_fingerprint": model.fingerprint,
                                    "prompt": prompt.name, "prompt_specification": prompt.specification, "recipe": recipe]
-        if let alpha { moee["alpha"] = alpha }  // MoEE-sum: the alpha used (chosen per task when label-free)
+        if let alpha = choices.alpha { moee["alpha"] = alpha }  // MoEE-sum: the alpha used (chosen per task when label-free)
+        if let layer = choices.layer { moee["layer"] = layer }  // the HS entry a label-free layer rule chose for this task
         object["moee"] = moee
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }

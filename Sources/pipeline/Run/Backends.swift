@@ -68,9 +68,16 @@ protocol ScoringBackend: AnyObject {
     /// Scores every grid point of one (model, prompt, task) from the cache; one result per point, in order.
     func score(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe]) throws -> [ScoredCell]
     /// The vectors of every grid point for the task's texts (what `score` evaluates and `export` writes), with
-    /// MoEE-sum's alpha as used; `body` gets them one point at a time, so a grid is never held whole.
+    /// what the point used for this task; `body` gets them one point at a time, so a grid is never held whole.
     func vectors(task: Task, model: ModelKey, prompt: PromptKey, points: [Recipe],
-                 _ body: (Recipe, EmbeddingTable, Double?) throws -> Void) throws
+                 _ body: (Recipe, EmbeddingTable, PointChoices) throws -> Void) throws
+}
+
+/// What a grid point used for one task where the point leaves it open or to a label-free rule: MoEE-sum's alpha
+/// (the recipe's or the one its rule chose), and the HS layer entry a label-free layer rule chose.
+struct PointChoices: Sendable, Equatable {
+    var alpha: Double? = nil
+    var layer: Int? = nil
 }
 
 /// One scored cell: its main score (for the summary) and the MTEB-style result JSON (for its file).

@@ -66,7 +66,7 @@ enum Export {
             for prompt in manifest.prompts {
                 for task in tasks {
                     let key = prompt.key(task: task.entry.name, maxLength: entry.maxLength)
-                    try scoring.vectors(task: task, model: model, prompt: key, points: points) { recipe, table, alpha in
+                    try scoring.vectors(task: task, model: model, prompt: key, points: points) { recipe, table, choices in
                         let directory = folder.appendingPathComponent(ReportWriter.fileName(entry.name))
                             .appendingPathComponent(ReportWriter.fileName(prompt.name))
                             .appendingPathComponent(ReportWriter.fileName(recipe.identifier))
@@ -85,7 +85,8 @@ enum Export {
                                             "model_fingerprint": model.fingerprint, "prompt": prompt.name,
                                             "prompt_specification": key.specification, "task": task.entry.name,
                                             "texts": texts.lastPathComponent]
-                            if let alpha { metadata["alpha"] = "\(alpha)" }
+                            if let alpha = choices.alpha { metadata["alpha"] = "\(alpha)" }
+                            if let layer = choices.layer { metadata["layer"] = "\(layer)" }
                             var writer = SafetensorsWriter(metadata: metadata)
                             writer.entries.append(.init(name: "embeddings", floats: table.matrix.values,
                                                         shape: [table.matrix.rows, table.matrix.dimension]))
