@@ -5,10 +5,23 @@ import Foundation
 /// Every text of `task.requiredTexts` must have a finite vector; otherwise this throws (never a silent score).
 public func evaluate(task: ScoreTask, embeddings: some EmbeddingLookup) throws -> TaskResult {
     let start = Date()
+    return try evaluate(task: task, taskRows: try taskRows(of: task, in: embeddings), since: start)
+}
+
+/// The vectors of `task.requiredTexts`, in that order, checked (every text present and finite): what
+/// `evaluate(task:taskRows:)` takes. Callers that hold a large file's table call this and drop the table
+/// before scoring, so the table and the task's normalised rows are never in memory together.
+public func taskRows(of task: ScoreTask, in embeddings: some EmbeddingLookup) throws -> EmbeddingMatrix {
     let texts = task.requiredTexts
     try embeddings.validate(texts, task: task.name)
+    return embeddings.gather(texts)
+}
+
+/// Scores `task` with `taskRows`, one row per text of `task.requiredTexts` in that order (`taskRows(of:in:)`).
+public func evaluate(task: ScoreTask, taskRows: EmbeddingMatrix, since start: Date = Date()) throws -> TaskResult {
+    precondition(taskRows.rows == task.requiredTexts.count, "evaluate: \(taskRows.rows) rows for \(task.requiredTexts.count) texts")
     let cosines = task.type != .classification && task.type != .clustering
-    let vectors = TaskVectors(texts: texts, matrix: embeddings.gather(texts), normalize: cosines)
+    let vectors = TaskVectors(texts: task.requiredTexts, matrix: taskRows, normalize: cosines)
     let subsets = try subsetScores(task: task, vectors: vectors)
     return TaskResult(taskName: task.name, datasetRevision: task.datasetRevision,
                       evaluationTime: Date().timeIntervalSince(start),

@@ -60,8 +60,14 @@ struct ScoreCommand: Command {
         ScoreMemory.retainFreedMemory()
         if let manifest { return try ScoreManifest.run(manifestPath: manifest) }
         let task = try ScoreTask.load(from: URL(fileURLWithPath: self.task))
-        let table = try Export.readEmbeddings(URL(fileURLWithPath: embeddings), texts: texts.map { URL(fileURLWithPath: $0) })
-        let result = try evaluate(task: task, embeddings: table)
+        let start = Date()
+        // The file's table lives only inside this closure: scoring then holds the task's rows and their
+        // normalised copy, not the whole file as well (peak memory about twice the vectors, not three times).
+        let rows = try { () throws -> EmbeddingMatrix in
+            let table = try Export.readEmbeddings(URL(fileURLWithPath: embeddings), texts: texts.map { URL(fileURLWithPath: $0) })
+            return try taskRows(of: task, in: table)
+        }()
+        let result = try evaluate(task: task, taskRows: rows, since: start)
         if let resultPath { try result.write(to: URL(fileURLWithPath: resultPath)) }
         if json {
             FileHandle.standardOutput.write(try result.summaryJSON())
