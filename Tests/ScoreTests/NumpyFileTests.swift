@@ -38,6 +38,25 @@ import TestSupport
         #expect(try NumpyFile.read(url) == EmbeddingMatrix(rows: 2, dimension: 2, values: values.map(Float.init)))
     }
 
+    /// float16 ('<f2', what numpy's `astype(np.float16)` saves) widens exactly: IEEE binary16 bit patterns for
+    /// 1, -2, the largest normal 65504, the smallest subnormal 2^-24 and -0.
+    @Test func float16IsWidenedExactly() throws {
+        let bits: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x8000, 0x3555]
+        var header = "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        data.append(contentsOf: [UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        bits.withUnsafeBytes { data.append(contentsOf: $0) }
+        let url = scratch.url.appendingPathComponent("h.npy")
+        try data.write(to: url)
+        let matrix = try NumpyFile.read(url)
+        #expect(matrix.rows == 3 && matrix.dimension == 2)
+        #expect(Array(matrix.values.prefix(4)) == [1, -2, 65504, 0x1p-24])
+        #expect(matrix.values[4] == 0 && matrix.values[4].sign == .minus)
+        #expect(matrix.values[5] == Float(0x1.554p-2))  // 0x3555: exponent -2, mantissa 0x155
+    }
+
     @Test func badFilesNameTheFileAndTheProblem() throws {
         let url = scratch.url.appendingPathComponent("bad.npy")
         func reason(_ data: Data) -> String {
@@ -56,7 +75,7 @@ import TestSupport
         let int32 = String(decoding: good[10..<74], as: UTF8.self).replacingOccurrences(of: "<f4", with: "<i4")
         patched = [UInt8](good)
         patched.replaceSubrange(10..<74, with: Array(int32.utf8))
-        #expect(reason(Data(patched)).contains("'<i4' is not little-endian float32 or float64"))
+        #expect(reason(Data(patched)).contains("'<i4' is not little-endian float16, float32 or float64"))
     }
 
     @Test func textsAndRowsMustAgree() throws {

@@ -27,7 +27,7 @@ public enum NumpyFile {
         try data.write(to: url, options: .atomic)
     }
 
-    /// Reads a 2-D C-order float32 or float64 array (float64 rounded to float32).
+    /// Reads a 2-D C-order float16, float32 or float64 array (float16 widened exactly, float64 rounded to float32).
     public static func read(_ url: URL) throws -> EmbeddingMatrix {
         let file = url.path
         func bad(_ reason: String) -> ScoreError { .unreadable(file: file, line: 0, reason: reason) }
@@ -62,7 +62,10 @@ public enum NumpyFile {
         let width: Int
         if descr.hasPrefix("'<f4'") || descr.hasPrefix("'f4'") { width = 4 }
         else if descr.hasPrefix("'<f8'") || descr.hasPrefix("'f8'") { width = 8 }
-        else { throw bad("dtype \(descr.prefix { $0 != "," }) is not little-endian float32 or float64 ('<f4', '<f8')") }
+        else if descr.hasPrefix("'<f2'") || descr.hasPrefix("'f2'") { width = 2 }
+        else {
+            throw bad("dtype \(descr.prefix { $0 != "," }) is not little-endian float16, float32 or float64 ('<f2', '<f4', '<f8')")
+        }
         guard try field("fortran_order").hasPrefix("False") else { throw bad("fortran_order True is not supported; save with C order") }
         let shapeText = try field("shape")
         guard shapeText.hasPrefix("("), let close = shapeText.firstIndex(of: ")") else { throw bad("cannot read 'shape'") }
@@ -79,9 +82,13 @@ public enum NumpyFile {
         var values = [Float](repeating: 0, count: count)
         data.withUnsafeBytes { raw in
             let body = UnsafeRawBufferPointer(rebasing: raw[offset...])
-            if width == 4 {
+            switch width {
+            case 2:
+                // Every float16 (subnormals included) is exactly a float32.
+                for i in 0..<count { values[i] = Float(body.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
+            case 4:
                 for i in 0..<count { values[i] = body.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-            } else {
+            default:
                 for i in 0..<count { values[i] = Float(body.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
             }
         }
