@@ -48,6 +48,14 @@ enum DecimalParsing {
             i += 1
             let fractionStart = i
             while i < end, bytes[i] &- 48 < 10 {
+                // Eight significant digits at a time once the leading zeros are behind (most of a 17-digit repr).
+                if mantissa != 0, digits <= 11, i + 8 <= end, let eight = eightDigits(bytes + i) {
+                    mantissa = mantissa &* 100_000_000 &+ eight
+                    digits += 8
+                    scale -= 8
+                    i += 8
+                    continue
+                }
                 let digit = UInt64(bytes[i] &- 48)
                 if digits < 19 {
                     if mantissa != 0 || digit != 0 { mantissa = mantissa &* 10 &+ digit; if mantissa != 0 { digits += 1 } }
@@ -87,6 +95,20 @@ enum DecimalParsing {
             if let value = roundedUnambiguously(approximate) { return negative ? -value : value }
         }
         return slowFloat(bytes, start, end)
+    }
+
+    /// The value of eight ASCII digits at `p`, or nil if any byte is not a digit (SWAR, as in simdjson's
+    /// `parse_eight_digits_unrolled`: pairs, then quads, then the eight combined with two multiplies).
+    @inline(__always)
+    private static func eightDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let word = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)  // little-endian: p[0] in the low byte
+        // Every byte in 0x30...0x39: the high nibble is 3, and adding 6 does not carry into it.
+        guard word & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+              (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030 else { return nil }
+        var v = word &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)  // each 16-bit lane's low byte: the two-digit number of its pair
+        let pairs = v & 0x0000_00FF_0000_00FF, next = (v >> 16) & 0x0000_00FF_0000_00FF
+        return ((pairs &* (100 &+ (1_000_000 << 32))) &+ (next &* (1 &+ (10_000 << 32)))) >> 32
     }
 
     /// `Float(x)` when every Double within 8 ulps of `x` rounds to the same float32 (normal range only).

@@ -79,17 +79,19 @@ public enum NumpyFile {
         guard !overflow, data.count - offset == count * width else {
             throw bad("\(data.count - offset) data bytes for shape (\(rows), \(dimension)) of \(width)-byte floats")
         }
-        var values = [Float](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            let body = UnsafeRawBufferPointer(rebasing: raw[offset...])
-            switch width {
-            case 2:
-                // Every float16 (subnormals included) is exactly a float32.
-                for i in 0..<count { values[i] = Float(body.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
-            case 4:
-                for i in 0..<count { values[i] = body.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-            default:
-                for i in 0..<count { values[i] = Float(body.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+        let values = data.withUnsafeBytes { raw in
+            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let body = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                switch width {
+                case 2:
+                    // Every float16 (subnormals included) is exactly a float32.
+                    for i in 0..<count { buffer[i] = Float(body.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
+                case 4:
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: body[..<(4 * count)]))
+                default:
+                    for i in 0..<count { buffer[i] = Float(body.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+                }
+                initialized = count
             }
         }
         return EmbeddingMatrix(rows: rows, dimension: dimension, values: values)
@@ -111,7 +113,7 @@ public enum NumpyFile {
             throw ScoreError.unreadable(file: url.path, line: 0,
                                         reason: "missing: the texts of the embedding rows, one {\"text\": ...} per row")
         }
-        return try JSONLines.read(url).map { try $0.string("text") }
+        return try JSONLines.map(url) { try $0.string("text") }
     }
 
     /// An embedding table from rows and their texts, checked for equal counts.

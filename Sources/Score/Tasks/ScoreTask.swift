@@ -116,24 +116,25 @@ extension ScoreTask {
             clustering = parameters
         }
 
-        func split(_ splitName: String) throws -> [JSONRecord] {
+        /// The split's records, each converted as it is read (the Foundation objects of one line at a time).
+        func split<Row>(_ splitName: String, _ convert: (JSONRecord) throws -> Row) throws -> [Row] {
             let url = folder.appendingPathComponent("\(splitName).jsonl")
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw ScoreError.missingSplit(task: name, file: url.path)
             }
-            let records = try JSONLines.read(url)
-            guard !records.isEmpty else { throw ScoreError.emptyTask(task: name, detail: "\(url.path) has no records") }
-            return records
+            let rows = try JSONLines.map(url, convert)
+            guard !rows.isEmpty else { throw ScoreError.emptyTask(task: name, detail: "\(url.path) has no records") }
+            return rows
         }
 
         let data: TaskData
         switch type {
         case .sts:
-            data = .sts(try split("test").map {
+            data = .sts(try split("test") {
                 STSPair(sentence1: try $0.string("sentence1"), sentence2: try $0.string("sentence2"), score: try $0.number("score"))
             })
         case .summarization:
-            data = .summarization(try split("test").map { record in
+            data = .summarization(try split("test") { record in
                 let summary = SummarizationRecord(text: try record.string("text"),
                                                   humanSummaries: try record.strings("human_summaries"),
                                                   machineSummaries: try record.strings("machine_summaries"),
@@ -146,17 +147,17 @@ extension ScoreTask {
                 return summary
             })
         case .pairClassification:
-            data = .pairClassification(try split("test").map {
+            data = .pairClassification(try split("test") {
                 LabelledPair(sentence1: try $0.string("sentence1"), sentence2: try $0.string("sentence2"),
                              label: try $0.binaryLabel("label"))
             })
         case .classification:
             func rows(_ splitName: String) throws -> [LabelledText] {
-                try split(splitName).map { LabelledText(text: try $0.string("text"), label: try $0.label("label")) }
+                try split(splitName) { LabelledText(text: try $0.string("text"), label: try $0.label("label")) }
             }
             data = .classification(train: try rows("train"), test: try rows("test"))
         case .clustering:
-            data = .clustering(try split("test").map { record in
+            data = .clustering(try split("test") { record in
                 let set = ClusteringSet(sentences: try record.strings("sentences"), labels: try record.strings("labels"))
                 guard set.sentences.count == set.labels.count else {
                     throw ScoreError.unequalLengths(file: record.file, line: record.line, detail:
@@ -166,7 +167,7 @@ extension ScoreTask {
                 return set
             })
         case .reranking:
-            data = .reranking(try split("test").map {
+            data = .reranking(try split("test") {
                 RerankingRecord(query: try $0.string("query"), positive: try $0.strings("positive"),
                                 negative: try $0.strings("negative"))
             })
