@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include "gemm_tiles.h"
+#include <math.h>
 #include <string.h>
 
 // y (m, n) = x (m, k) · Wᵀ in float32 on AVX-512F: the float32 sibling of gemm_bf16.c, computing what sgemm
@@ -14,7 +15,8 @@
 // N = K = 2048 one core reaches ~210-225 GFLOP/s at M = 8..128 either way (close to 2 FMAs x 16 lanes per cycle),
 // and M = 512 varied between 155 and 205 GFLOP/s with or without it (docs/performance.md "F32 kernel").
 
-// Only the functions marked AVX512_F32 use AVX-512 instructions; callers check ck_cpu_has_avx512f() first.
+// Only the functions marked AVX512_F32 use AVX-512 instructions; callers check ck_cpu_has_avx512f() first (and
+// ck_cpu_has_avx2_fma() before ck_gemm_f32_avx2, below).
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__clang__) && __clang_major__ >= 16
 #define CK_HAVE_F32_KERNEL 1
@@ -68,14 +70,200 @@ void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *pa
 
 void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    ck_gemm_f32_scalar(x, ldx, m, k, packed, n, panelBegin, panelEnd, y, ldy);
+}
+
+#endif
+
+// The same product on AVX2 + FMA (Haswell, Zen 1-3 and every later x86-64), on the same panels: 16 ymm
+// registers hold less than the 24-zmm tile, so each panel is two ymm halves (8 columns each) and a tile's rows go
+// in blocks of up to 6 (12 accumulators, 2 weight registers, 1 broadcast), each block over the whole k. The panel
+// is reread once per row block from L1/L2; x's rows are read in place as in the AVX-512 kernel.
+#if CK_HAVE_F32_KERNEL
+#define AVX2_F32 __attribute__((target("avx2,fma")))
+
+static inline __attribute__((always_inline)) AVX2_F32
+void block256(int rows, const float *a, size_t lda, const float *b, size_t lines, float *y, size_t ldy, size_t valid) {
+    __m256 acc[6][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (size_t i = 0; i < lines; i++) {
+        __m256 w0 = _mm256_load_ps(b + 16 * i), w1 = _mm256_load_ps(b + 16 * i + 8);
+        for (int r = 0; r < rows; r++) {
+            __m256 v = _mm256_broadcast_ss(a + r * lda + i);
+            acc[r][0] = _mm256_fmadd_ps(v, w0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, w1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float *out = y + r * ldy;
+        if (valid >= 16) {
+            _mm256_storeu_ps(out, acc[r][0]);
+            _mm256_storeu_ps(out + 8, acc[r][1]);
+        } else {
+            float lane[16];
+            _mm256_storeu_ps(lane, acc[r][0]);
+            _mm256_storeu_ps(lane + 8, acc[r][1]);
+            memcpy(out, lane, valid * sizeof *out);  // columns past n stay untouched
+        }
+    }
+}
+
+// The tile walker's (mr, nr) tile, panel by panel, rows in blocks of 6 (mr is a constant here, so the block
+// sizes are too once inlined).
+static inline __attribute__((always_inline)) AVX2_F32
+void micro256(int mr, int nr, const float *a, size_t lda, const float *b, size_t panelStride, size_t lines,
+              float *y, size_t ldy, size_t valid) {
+    for (int c = 0; c < nr; c++) {
+        size_t columns = c == nr - 1 ? valid : 16;
+        for (int g = 0; g < mr; g += 6) {
+            const float *rows = a + g * lda;
+            float *out = y + g * ldy + 16 * c;
+            switch (mr - g < 6 ? mr - g : 6) {
+            case 6: block256(6, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            case 5: block256(5, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            case 4: block256(4, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            case 3: block256(3, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            case 2: block256(2, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            default: block256(1, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
+            }
+        }
+    }
+}
+
+AVX2_F32
+void ck_gemm_f32_avx2(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                      size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    size_t panelStride = k * CK_F32_PANEL;
+    CK_FOR_EACH_TILE(m, n, panelBegin, panelEnd, micro256,
+                     x + r * ldx, ldx, packed + p * panelStride, panelStride, k, y + r * ldy + p * CK_F32_PANEL, ldy, valid)
+}
+
+#else
+
+void ck_gemm_f32_avx2(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                      size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    ck_gemm_f32_scalar(x, ldx, m, k, packed, n, panelBegin, panelEnd, y, ldy);
+}
+
+#endif
+
+// The portable loop (other architectures, and the tests' third opinion): one fused multiply-add per k in order,
+// as both SIMD kernels do per lane, so all three give the same bits (fmaf is exact-then-rounded everywhere).
+void ck_gemm_f32_scalar(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                        size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
     size_t last = n < CK_F32_PANEL * panelEnd ? n : CK_F32_PANEL * panelEnd;
     for (size_t r = 0; r < m; r++)
         for (size_t c = CK_F32_PANEL * panelBegin; c < last; c++) {
             const float *w = packed + (c / CK_F32_PANEL) * k * CK_F32_PANEL + c % CK_F32_PANEL;
             float sum = 0;
-            for (size_t i = 0; i < k; i++) sum += x[r * ldx + i] * w[i * CK_F32_PANEL];
+            for (size_t i = 0; i < k; i++) sum = fmaf(x[r * ldx + i], w[i * CK_F32_PANEL], sum);
             y[r * ldy + c] = sum;
         }
 }
 
+// BF16 weights, float32 activations (gemm_f32.c's AVX2 path for BF16 checkpoints on CPUs without AVX-512 BF16):
+// the panels are ck_bf16_pack_panel's (one 64-byte line per k pair, lane j = w[j][2p] | w[j][2p+1] << 16), each
+// BF16 weight widened in registers (a BF16 is the high half of its float32: shift the even one up, mask the odd
+// one), x read in place in float32. Each output is the same FMA chain over k = 0, 1, ... as ck_gemm_f32 on the
+// widened weights, so it gives the same bits at half the weight bytes.
+#if CK_HAVE_F32_KERNEL
+
+static inline __attribute__((always_inline)) AVX2_F32
+void block256_bf16(int rows, const float *a, size_t lda, const uint16_t *b, size_t k, float *y, size_t ldy, size_t valid) {
+    __m256 acc[6][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
+    size_t pairs = k / 2;
+    for (size_t p = 0; p < pairs; p++) {
+        __m256i l0 = _mm256_load_si256((const __m256i *)(b + 32 * p)), l1 = _mm256_load_si256((const __m256i *)(b + 32 * p + 16));
+        __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(l0, 16)), e1 = _mm256_castsi256_ps(_mm256_slli_epi32(l1, 16));
+        __m256 o0 = _mm256_castsi256_ps(_mm256_and_si256(l0, high)), o1 = _mm256_castsi256_ps(_mm256_and_si256(l1, high));
+        for (int r = 0; r < rows; r++) {
+            __m256 v = _mm256_broadcast_ss(a + r * lda + 2 * p);
+            acc[r][0] = _mm256_fmadd_ps(v, e0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, e1, acc[r][1]);
+        }
+        for (int r = 0; r < rows; r++) {
+            __m256 v = _mm256_broadcast_ss(a + r * lda + 2 * p + 1);
+            acc[r][0] = _mm256_fmadd_ps(v, o0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, o1, acc[r][1]);
+        }
+    }
+    if (k & 1) {  // the last k alone: its pair's second weight is padding, and x has no k-th value
+        __m256i l0 = _mm256_load_si256((const __m256i *)(b + 32 * pairs)), l1 = _mm256_load_si256((const __m256i *)(b + 32 * pairs + 16));
+        __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(l0, 16)), e1 = _mm256_castsi256_ps(_mm256_slli_epi32(l1, 16));
+        for (int r = 0; r < rows; r++) {
+            __m256 v = _mm256_broadcast_ss(a + r * lda + 2 * pairs);
+            acc[r][0] = _mm256_fmadd_ps(v, e0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(v, e1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float *out = y + r * ldy;
+        if (valid >= 16) {
+            _mm256_storeu_ps(out, acc[r][0]);
+            _mm256_storeu_ps(out + 8, acc[r][1]);
+        } else {
+            float lane[16];
+            _mm256_storeu_ps(lane, acc[r][0]);
+            _mm256_storeu_ps(lane + 8, acc[r][1]);
+            memcpy(out, lane, valid * sizeof *out);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) AVX2_F32
+void micro256_bf16(int mr, int nr, const float *a, size_t lda, const uint16_t *b, size_t panelStride, size_t k,
+                   float *y, size_t ldy, size_t valid) {
+    for (int c = 0; c < nr; c++) {
+        size_t columns = c == nr - 1 ? valid : 16;
+        for (int g = 0; g < mr; g += 6) {
+            const float *rows = a + g * lda;
+            float *out = y + g * ldy + 16 * c;
+            const uint16_t *panel = b + c * panelStride;
+            switch (mr - g < 6 ? mr - g : 6) {
+            case 6: block256_bf16(6, rows, lda, panel, k, out, ldy, columns); break;
+            case 5: block256_bf16(5, rows, lda, panel, k, out, ldy, columns); break;
+            case 4: block256_bf16(4, rows, lda, panel, k, out, ldy, columns); break;
+            case 3: block256_bf16(3, rows, lda, panel, k, out, ldy, columns); break;
+            case 2: block256_bf16(2, rows, lda, panel, k, out, ldy, columns); break;
+            default: block256_bf16(1, rows, lda, panel, k, out, ldy, columns); break;
+            }
+        }
+    }
+}
+
+AVX2_F32
+void ck_gemm_f32_bf16w_avx2(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
+                            size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    size_t panelStride = (k + 1) / 2 * 2 * CK_BF16_PANEL;
+    CK_FOR_EACH_TILE(m, n, panelBegin, panelEnd, micro256_bf16,
+                     x + r * ldx, ldx, packed + p * panelStride, panelStride, k, y + r * ldy + p * CK_F32_PANEL, ldy, valid)
+}
+
+#else
+
+void ck_gemm_f32_bf16w_avx2(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
+                            size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    ck_gemm_f32_bf16w_scalar(x, ldx, m, k, packed, n, panelBegin, panelEnd, y, ldy);
+}
+
 #endif
+
+void ck_gemm_f32_bf16w_scalar(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
+                              size_t panelBegin, size_t panelEnd, float *y, size_t ldy) {
+    size_t last = n < CK_F32_PANEL * panelEnd ? n : CK_F32_PANEL * panelEnd;
+    size_t panelStride = (k + 1) / 2 * 2 * CK_BF16_PANEL;
+    for (size_t r = 0; r < m; r++)
+        for (size_t c = CK_F32_PANEL * panelBegin; c < last; c++) {
+            const uint16_t *w = packed + (c / CK_F32_PANEL) * panelStride + 2 * (c % CK_F32_PANEL);
+            float sum = 0;
+            for (size_t i = 0; i < k; i++) {
+                uint32_t bits = (uint32_t)w[(i / 2) * 2 * CK_BF16_PANEL + (i & 1)] << 16;
+                float weight;
+                memcpy(&weight, &bits, sizeof weight);
+                sum = fmaf(x[r * ldx + i], weight, sum);
+            }
+            y[r * ldy + c] = sum;
+        }
+}

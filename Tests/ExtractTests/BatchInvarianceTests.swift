@@ -18,12 +18,15 @@ struct BatchInvarianceTests {
         Self.checkRows(rows: shape.rows, cols: shape.cols, dtype: shape.dtype, packing: nil)
     }
 
-    /// The same for large weights on the packed kernels (F32 on AVX-512F, BF16 on AVX-512 BF16), which take the
+    /// The same for large weights on the packed kernels (F32 on AVX-512F or AVX2/FMA, also on BF16 weights widened in
+    /// registers; BF16 on AVX-512 BF16), which take the
     /// projections sgemm would not multiply row-invariantly.
-    @Test(.enabled(if: F32Kernel.supported, "this CPU has no AVX-512F: the F32 kernel is not used here"))
+    @Test(.enabled(if: F32Kernel.supported, "this CPU has neither AVX-512F nor AVX2/FMA: the F32 kernel is not used here"))
     func f32KernelRowsDoNotDependOnTheirBatch() {
         Self.checkRows(rows: 1040, cols: 1024, dtype: .f32, packing: .f32)
         Self.checkRows(rows: 50, cols: 67, dtype: .f32, packing: .f32)
+        Self.checkRows(rows: 1040, cols: 1024, dtype: .bf16, packing: .bf16Widened)
+        Self.checkRows(rows: 50, cols: 67, dtype: .bf16, packing: .bf16Widened)
     }
 
     @Test(.enabled(if: BF16Kernel.supported, "this CPU has no AVX-512 BF16: the BF16 kernel is not used here"))

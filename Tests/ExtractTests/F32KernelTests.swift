@@ -4,11 +4,12 @@ import Testing
 import TestSupport
 @testable import Extract
 
-/// The AVX-512F float32 kernel (`gemm_f32.c` through `PackedMatrix`, element `.f32`): float32 products against a
-/// float64 reference (up to summation order), fused products, packing from other dtypes, and the forward pass on it
-/// against sgemm on every fixture (the fixtures' comparison with transformers runs on it by default: see
+/// The float32 kernel (`gemm_f32.c` through `PackedMatrix`, element `.f32`; AVX-512F or AVX2/FMA, the host's widest
+/// unless MOEE_F32_KERNEL_ISA=avx2): float32 products against a float64 reference (up to summation order), the same
+/// bits on every instruction set, fused products, packing from other dtypes, and the forward pass on it against
+/// sgemm on every fixture (the fixtures' comparison with transformers runs on it by default: see
 /// FixtureForwardTests).
-@Suite(.enabled(if: F32Kernel.supported, "this CPU has no AVX-512F: the F32 kernel is not used here"))
+@Suite(.enabled(if: F32Kernel.supported, "this CPU has neither AVX-512F nor AVX2/FMA: the F32 kernel is not used here"))
 struct F32KernelTests {
     static func packed(_ values: [Float], rows: Int, cols: Int) -> WeightMatrix {
         let storage = FloatBuffer(count: rows * cols)
@@ -31,6 +32,83 @@ struct F32KernelTests {
         let worst = KernelCheck.worstRelativeError(matrix, x: x, ldx: ldx, rows: m, ldy: ldy, exactX: x, exactW: w)
         // float32 products summed in float32 (fused multiply-adds): a few ulps of the sum of magnitudes.
         #expect(worst <= 4e-6 * Double(max(1, k).bitWidth - max(1, k).leadingZeroBitCount), "\(m)x\(n)x\(k): \(worst)")
+    }
+
+    /// AVX-512F, AVX2/FMA and the portable loop compute each output as the same FMA chain: identical bits, on the
+    /// odd shapes above, whichever of them this host runs (the portable loop always).
+    @Test(arguments: [(1, 1, 1), (7, 50, 67), (33, 200, 257), (9, 97, 2048), (13, 48, 5)])
+    func everyInstructionSetGivesTheSameBits(_ shape: (m: Int, n: Int, k: Int)) throws {
+        let (m, n, k) = shape
+        let ldx = k + 1, ldy = n + 3
+        var generator = SplitMix(seed: UInt64(m * 7_919 + n * 31 + k))
+        let x = (0..<(m * ldx)).map { _ in generator.nextFloat() }
+        let matrix = Self.packed((0..<(n * k)).map { _ in generator.nextFloat() - 0.5 }, rows: n, cols: k)
+        let panels = try #require(matrix.packed)
+        func product(_ isa: F32Kernel.ISA?) -> [Float] {
+            var y = [Float](repeating: -7, count: m * ldy)  // columns past n must stay -7
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeMutableBufferPointer { ys in
+                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress else { return }
+                    F32Kernel.multiply(on: isa, xBase, ldx: ldx, rows: m, cols: k, panels: panels.f32Panels,
+                                       outputs: n, panelBegin: 0, panelEnd: panels.panels, y: yBase, ldy: ldy)
+                }
+            }
+            return y
+        }
+        let portable = product(nil)
+        #expect((0..<m).allSatisfy { r in portable[(r * ldy + n)..<((r + 1) * ldy)].allSatisfy { $0 == -7 } })
+        let isas = F32Kernel.ISA.allCases.filter(\.supported)
+        #expect(!isas.isEmpty)
+        for isa in isas {
+            let bits = product(isa)
+            let differing = zip(bits, portable).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(isa.rawValue) differs from the portable loop in \(differing) of \(bits.count) values")
+        }
+    }
+
+    /// BF16 weights kept as BF16 panels and widened in registers (`.bf16Widened`, BF16 checkpoints on CPUs without
+    /// AVX-512 BF16) give the F32 kernel's bits on the widened weights, at half the panel bytes: through `linear`
+    /// (the model's path), and the AVX2 and portable loops directly, odd k included.
+    @Test(arguments: [(1, 1, 1), (7, 50, 67), (33, 200, 257), (9, 97, 2048), (13, 48, 6)])
+    func bf16WeightsWidenedInRegistersGiveTheF32KernelsBits(_ shape: (m: Int, n: Int, k: Int)) throws {
+        let (m, n, k) = shape
+        var generator = SplitMix(seed: UInt64(m * 131 + n * 17 + k))
+        var half = [UInt16](repeating: 0, count: n * k), w = [Float](repeating: 0, count: n * k)
+        ck_f32_to_bf16((0..<(n * k)).map { _ in generator.nextFloat() - 0.5 }, &half, half.count)
+        ck_bf16_to_f32(half, &w, w.count)  // the widened weights: exact
+        let halfBytes = FloatBuffer(count: (n * k + 1) / 2)
+        half.withUnsafeBytes { source in
+            if let base = source.baseAddress { UnsafeMutableRawPointer(halfBytes.pointer).copyMemory(from: base, byteCount: source.count) }
+        }
+        let widening = WeightMatrix(rows: n, cols: k, dtype: .bf16, base: UnsafeRawPointer(halfBytes.pointer), owner: halfBytes)
+            .packedForKernel(.bf16Widened, scratch: FloatBuffer(count: 1))
+        let floats = Self.packed(w, rows: n, cols: k)
+        let panels = try #require(widening.packed), floatPanels = try #require(floats.packed)
+        #expect(panels.element == .bf16Widened && panels.byteCount * 2 == floatPanels.byteCount + (k % 2) * 16 * 4 * panels.panels)
+        let x = (0..<(m * k)).map { _ in generator.nextFloat() }
+        func run(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var y = [Float](repeating: -7, count: m * n)
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeMutableBufferPointer { ys in
+                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress else { return }
+                    body(xBase, yBase)
+                }
+            }
+            return y
+        }
+        let expected = run { x, y in linear(x, ldx: k, rows: m, weight: floats, into: y, ldy: n, scratch: FloatBuffer(count: 1)) }
+        let viaModelPath = run { x, y in linear(x, ldx: k, rows: m, weight: widening, into: y, ldy: n, scratch: FloatBuffer(count: 1)) }
+        let portable = run { x, y in
+            ck_gemm_f32_bf16w_scalar(x, k, m, k, panels.bf16Panels, n, 0, panels.panels, y, n)
+        }
+        var results = [("linear", viaModelPath), ("portable", portable)]
+        if F32Kernel.ISA.avx2.supported {
+            results.append(("AVX2", run { x, y in ck_gemm_f32_bf16w_avx2(x, k, m, k, panels.bf16Panels, n, 0, panels.panels, y, n) }))
+        }
+        for (name, result) in results {
+            let differing = zip(result, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(name): \(differing) of \(expected.count) values differ from the F32 kernel on widened weights")
+        }
     }
 
     /// The kernel and sgemm on the same float32 weights agree to float32 rounding (they sum in another order).
@@ -136,12 +214,17 @@ struct F32KernelTests {
     }
 
     @Test func defaultsAndPriority() throws {
-        #expect(F32Kernel.appliesByDefault(weightDType: "F32", quantization: .none) == F32Kernel.allowedByEnvironment)
-        #expect(!F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none))
+        // F32 checkpoints by default on AVX-512F; the AVX2 path (and BF16 checkpoints the BF16 kernel does not
+        // take, widened in registers) when MOEE_F32_KERNEL_ISA=avx2 asks for it.
+        let onByDefault = F32Kernel.allowedByEnvironment && (F32Kernel.isa == .avx512 || F32Kernel.askedForAVX2)
+        #expect(F32Kernel.appliesByDefault(weightDType: "F32", quantization: .none) == onByDefault)
+        #expect(F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none) ==
+                (F32Kernel.askedForAVX2 && F32Kernel.allowedByEnvironment
+                 && !BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .none)))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .int8))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .q4))
         let model = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"))
-        #expect(model.usesF32Kernel == F32Kernel.allowedByEnvironment, "an F32 checkpoint runs on the F32 kernel by default")
+        #expect(model.usesF32Kernel == onByDefault, "an F32 checkpoint runs on the F32 kernel by default (AVX-512F)")
         if BF16Kernel.supported {
             let bf16 = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"), options: .init(bf16Kernel: true, f32Kernel: true))
             #expect(bf16.usesBF16Kernel && !bf16.usesF32Kernel, "the BF16 kernel keeps priority")

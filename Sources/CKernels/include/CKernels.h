@@ -14,6 +14,8 @@ void ck_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 
 // 1 when the CPU and the OS support AVX-512F (cpuid + xgetbv), else 0.
 int ck_cpu_has_avx512f(void);
+// 1 when the CPU and the OS support AVX2 and FMA, else 0.
+int ck_cpu_has_avx2_fma(void);
 // 1 when the CPU supports AVX-512 BF16 (vdpbf16ps), else 0.
 int ck_cpu_has_avx512bf16(void);
 
@@ -75,6 +77,18 @@ void ck_f32_pack_panel(const float *rows, size_t valid, size_t k, float *panel);
 // packed as ceil(n/16) panels in a row (64-byte aligned), y of row stride ldy. Other columns of y are untouched.
 void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
                  size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+// The same on AVX2 + FMA (for CPUs where ck_cpu_has_avx2_fma() is 1), and as a portable loop. All three compute
+// each output as one chain of fused multiply-adds over k = 0, 1, ..., so they give the same bits.
+void ck_gemm_f32_avx2(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                      size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+void ck_gemm_f32_scalar(const float *x, size_t ldx, size_t m, size_t k, const float *packed, size_t n,
+                        size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+// The same product with W as BF16 panels (ck_bf16_pack_panel's layout) widened in registers, x in float32: the same
+// bits as ck_gemm_f32 on the widened weights. AVX2 + FMA, and the portable loop.
+void ck_gemm_f32_bf16w_avx2(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
+                            size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
+void ck_gemm_f32_bf16w_scalar(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
+                              size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
 
 // Stage two's products with every output summed in one fixed order (fixed_order.c), so that scores are the same
 // bits on every x86-64 host: 16 float32 (8 float64) lanes over k, the tail into the first lanes, lanes folded by

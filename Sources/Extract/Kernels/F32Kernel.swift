@@ -1,22 +1,85 @@
 import CKernels
 import Foundation
 
-/// The AVX-512F float32 matmul (`Sources/CKernels/gemm_f32.c`): weights packed once at load into 16-column panels
-/// of floats (`PackedMatrix`, element `.f32`), x read in place, products accumulated in float32 by `vfmadd231ps`.
-/// It computes what sgemm computes, only summing in another order, so a model on it keeps its variant ("F32"; the
-/// cache key's "f32"): unlike the BF16 kernel it rounds nothing. Used by default for unquantized F32 checkpoints on
-/// CPUs with AVX-512F, where it measured ~2x OpenBLAS 0.3.21's sgemm at M = 128-512 and 4-6x at M = 8 (N = K = 2048,
-/// docs/performance.md "F32 kernel"); `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped weights, as before).
+/// The float32 matmul (`Sources/CKernels/gemm_f32.c`): weights packed once at load into 16-column panels of floats
+/// (`PackedMatrix`, element `.f32`), x read in place, products accumulated in float32 by fused multiply-adds, on
+/// AVX-512F (`vfmadd231ps` on zmm) or AVX2 + FMA (ymm halves of each panel). Every output is one FMA chain over k in
+/// order on both, so they give the same bits (`F32KernelTests`): where the kernel runs, the instruction set does not
+/// change a stored tensor. It computes what sgemm computes, only summing in another order, so a model on it keeps
+/// its variant ("F32"; the cache key's "f32"): unlike the BF16 kernel it rounds nothing. Used by default for
+/// unquantized F32 checkpoints on AVX-512F CPUs (the AVX2 path when asked for: `appliesByDefault`); on AVX-512 it
+/// measured ~2x OpenBLAS 0.3.21's sgemm at M = 128-512 and 4-6x at M = 8 (N = K = 2048, docs/performance.md
+/// "F32 kernel"). `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped
+/// weights); `MOEE_F32_KERNEL_ISA=avx2` takes the AVX2 path (on an AVX-512 host: how that path is tested there).
 public enum F32Kernel {
-    /// The CPU and OS support AVX-512F.
-    public static let supported = ck_cpu_has_avx512f() != 0
+    /// The instruction set the kernel runs on.
+    public enum ISA: String, Sendable, CaseIterable {
+        case avx512 = "AVX-512F"
+        case avx2 = "AVX2/FMA"
+        /// Whether this CPU (and OS) can run it.
+        public var supported: Bool {
+            switch self {
+            case .avx512: ck_cpu_has_avx512f() != 0
+            case .avx2: ck_cpu_has_avx2_fma() != 0
+            }
+        }
+    }
+
+    /// `MOEE_F32_KERNEL_ISA=avx2`: the AVX2 path, also on AVX-512 hosts, and on by default on AVX2-only ones.
+    public static let askedForAVX2 = ProcessInfo.processInfo.environment["MOEE_F32_KERNEL_ISA"]?.lowercased() == "avx2"
+
+    /// The widest instruction set the host runs, unless `MOEE_F32_KERNEL_ISA=avx2` asks for AVX2; nil: neither.
+    public static let isa: ISA? = {
+        if !askedForAVX2, ISA.avx512.supported { return .avx512 }
+        return ISA.avx2.supported ? .avx2 : nil
+    }()
+
+    /// The CPU and OS support AVX-512F or AVX2 + FMA.
+    public static var supported: Bool { isa != nil }
 
     /// `MOEE_F32_KERNEL=0` (or `false`/`off`/`no`) opts out.
     public static var allowedByEnvironment: Bool { kernelAllowed(byEnvironment: "MOEE_F32_KERNEL") }
 
     /// Whether a model with this dominant weight dtype and quantization runs on the kernel by default: unquantized
-    /// F32 checkpoints (the BF16 kernel takes BF16 checkpoints and quantized models).
+    /// F32 checkpoints on AVX-512F. The AVX2 path only when asked for (`MOEE_F32_KERNEL_ISA=avx2`): then also
+    /// unquantized BF16 checkpoints the BF16 kernel does not take, their weights kept as BF16 and widened in
+    /// registers (`weightElement`). Why not by default on AVX2-only hosts: on the one host measured (Zen 4 running
+    /// the AVX2 code) it beat OpenBLAS's Haswell sgemm at M = 8 (1.3-3.1x) but not at M >= 128 (0.82x), and the BF16
+    /// path reached ~97 GFLOP/s (0.46x); no AVX2-only host has been measured (docs/performance.md "F32 kernel on AVX2").
     public static func appliesByDefault(weightDType: String, quantization: Quantization) -> Bool {
-        supported && allowedByEnvironment && weightDType == TensorDType.f32.rawValue && quantization == .none
+        guard let isa, allowedByEnvironment, quantization == .none else { return false }
+        if weightDType == TensorDType.f32.rawValue { return isa == .avx512 || askedForAVX2 }
+        return askedForAVX2 && weightDType == TensorDType.bf16.rawValue
+            && !BF16Kernel.appliesByDefault(weightDType: weightDType, quantization: quantization)
+    }
+
+    /// How a checkpoint of this dominant dtype is packed for the kernel: BF16 stays BF16 (widened in registers),
+    /// everything else is widened to float32 at load.
+    static func weightElement(weightDType: String) -> PackedMatrix.Element {
+        weightDType == TensorDType.bf16.rawValue ? .bf16Widened : .f32
+    }
+
+    /// `y[:, 16 * panelBegin ..< min(n, 16 * panelEnd)] = x · Wᵀ` on `isa` (ck_gemm_f32's contract); the portable
+    /// loop when nil.
+    static func multiply(on isa: ISA?, _ x: UnsafePointer<Float>, ldx: Int, rows m: Int, cols k: Int,
+                         panels: UnsafePointer<Float>, outputs n: Int, panelBegin: Int, panelEnd: Int,
+                         y: UnsafeMutablePointer<Float>, ldy: Int) {
+        switch isa {
+        case .avx512: ck_gemm_f32(x, ldx, m, k, panels, n, panelBegin, panelEnd, y, ldy)
+        case .avx2: ck_gemm_f32_avx2(x, ldx, m, k, panels, n, panelBegin, panelEnd, y, ldy)
+        case nil: ck_gemm_f32_scalar(x, ldx, m, k, panels, n, panelBegin, panelEnd, y, ldy)
+        }
+    }
+
+    /// The same product with BF16 panels (`.bf16Widened`), widened in registers: the bits of `multiply` on the
+    /// widened weights. AVX-512 hosts without AVX-512 BF16 take the AVX2 path (there is no AVX-512 one).
+    static func multiplyWidening(on isa: ISA?, _ x: UnsafePointer<Float>, ldx: Int, rows m: Int, cols k: Int,
+                                 panels: UnsafePointer<UInt16>, outputs n: Int, panelBegin: Int, panelEnd: Int,
+                                 y: UnsafeMutablePointer<Float>, ldy: Int) {
+        if isa != nil, ISA.avx2.supported {
+            ck_gemm_f32_bf16w_avx2(x, ldx, m, k, panels, n, panelBegin, panelEnd, y, ldy)
+        } else {
+            ck_gemm_f32_bf16w_scalar(x, ldx, m, k, panels, n, panelBegin, panelEnd, y, ldy)
+        }
     }
 }

@@ -29,11 +29,15 @@ public enum HostCPU {
 }
 
 extension MoEModel {
-    /// Which kernel computes the large products: "BF16 kernel (AVX-512 BF16)", "F32 kernel (AVX-512F)" or
+    /// Which kernel computes the large products: "BF16 kernel (AVX-512 BF16)", "F32 kernel (AVX-512F)",
+    /// "F32 kernel (AVX2/FMA)" or
     /// "OpenBLAS sgemm" (every host without AVX-512, and MOEE_BF16_KERNEL=0 / MOEE_F32_KERNEL=0).
     public var kernelDescription: String {
         if usesBF16Kernel { return "BF16 kernel (AVX-512 BF16)" }
-        if usesF32Kernel { return "F32 kernel (AVX-512F)" }
+        if usesF32Kernel, let isa = F32Kernel.isa {
+            let element = F32Kernel.weightElement(weightDType: weightDType)
+            return element == .bf16Widened ? "F32 kernel (AVX2/FMA, BF16 weights widened in registers)" : "F32 kernel (\(isa.rawValue))"
+        }
         return "OpenBLAS sgemm (core \(BLASCore.current))"
     }
 }

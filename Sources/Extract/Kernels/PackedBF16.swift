@@ -35,7 +35,10 @@ func kernelAllowed(byEnvironment variable: String) -> Bool {
 /// lines of 16 columns' floats per panel, `F32Kernel`). Both kernels take the same 16-column panels and 3-panel runs,
 /// so `multiply` hands out the runs of either.
 final class PackedMatrix: @unchecked Sendable {
-    enum Element: Sendable { case bf16, f32 }
+    /// `.bf16`: BF16 pairs for the AVX-512 BF16 kernel (x rounded to BF16); `.f32`: floats for the F32 kernel;
+    /// `.bf16Widened`: the same BF16 pairs read by the F32 kernel's AVX2 path, widened in registers with x in
+    /// float32 (BF16 checkpoints on CPUs without AVX-512 BF16: half the bytes of `.f32`, the same bits).
+    enum Element: Sendable { case bf16, f32, bf16Widened }
 
     /// Output columns of one panel (CK_BF16_PANEL = CK_F32_PANEL, checked in CKernels.h).
     static let panelWidth = Int(CK_BF16_PANEL)
@@ -51,7 +54,7 @@ final class PackedMatrix: @unchecked Sendable {
 
     static func panelBytes(_ element: Element, cols: Int) -> Int {
         switch element {
-        case .bf16: (cols + 1) / 2 * 2 * panelWidth * 2
+        case .bf16, .bf16Widened: (cols + 1) / 2 * 2 * panelWidth * 2
         case .f32: cols * panelWidth * 4
         }
     }
@@ -66,10 +69,10 @@ final class PackedMatrix: @unchecked Sendable {
         panels = (rows + width - 1) / width
         data = UnsafeMutableRawPointer.allocate(byteCount: max(64, panels * panelBytes), alignment: 64)
         switch element {
-        case .bf16: data.bindMemory(to: UInt16.self, capacity: max(32, panels * panelBytes / 2))
+        case .bf16, .bf16Widened: data.bindMemory(to: UInt16.self, capacity: max(32, panels * panelBytes / 2))
         case .f32: data.bindMemory(to: Float.self, capacity: max(16, panels * panelBytes / 4))
         }
-        let bf16Source = element == .bf16 && source.dtype == .bf16 && source.quantized == nil
+        let bf16Source = element != .f32 && source.dtype == .bf16 && source.quantized == nil
         let direct = element == .f32 ? source.directFloats : nil
         if !bf16Source && direct == nil { scratch.reserve(width * cols) }
         for p in 0..<panels {
@@ -87,7 +90,7 @@ final class PackedMatrix: @unchecked Sendable {
                 floats = UnsafePointer(scratch.pointer)
             }
             switch element {
-            case .bf16: ck_bf16_pack_panel(floats, valid, cols, panel.assumingMemoryBound(to: UInt16.self))
+            case .bf16, .bf16Widened: ck_bf16_pack_panel(floats, valid, cols, panel.assumingMemoryBound(to: UInt16.self))
             case .f32: ck_f32_pack_panel(floats, valid, cols, panel.assumingMemoryBound(to: Float.self))
             }
         }
@@ -124,7 +127,7 @@ final class PackedMatrix: @unchecked Sendable {
         var panels: Int { (rows + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth }
         /// Read x rounded to BF16 (everything but weights packed as float32, which read x in place).
         var readsBF16Activations: Bool {
-            if case let .packed(m) = weights, m.element == .f32 { false } else { true }
+            if case let .packed(m) = weights, m.element != .bf16 { false } else { true }
         }
     }
 
@@ -154,7 +157,11 @@ final class PackedMatrix: @unchecked Sendable {
             let product = products[j], begin = 3 * (g - firstGroup[j]), end = min(product.panels, begin + 3)
             switch product.weights {
             case let .packed(matrix) where matrix.element == .f32:
-                ck_gemm_f32(x, ldx, n, cols, matrix.f32Panels, matrix.rows, begin, end, product.y, product.ldy)
+                F32Kernel.multiply(on: F32Kernel.isa, x, ldx: ldx, rows: n, cols: cols, panels: matrix.f32Panels,
+                                   outputs: matrix.rows, panelBegin: begin, panelEnd: end, y: product.y, ldy: product.ldy)
+            case let .packed(matrix) where matrix.element == .bf16Widened:
+                F32Kernel.multiplyWidening(on: F32Kernel.isa, x, ldx: ldx, rows: n, cols: cols, panels: matrix.bf16Panels,
+                                           outputs: matrix.rows, panelBegin: begin, panelEnd: end, y: product.y, ldy: product.ldy)
             case let .packed(matrix):
                 ck_gemm_bf16(activations, n, cols, matrix.bf16Panels, matrix.rows, begin, end, product.y, product.ldy)
             case let .quantized(matrix):
@@ -267,11 +274,11 @@ extension WeightMatrix {
 
     func packedBF16(scratch: FloatBuffer) -> WeightMatrix { packedForKernel(.bf16, scratch: scratch) }
 
-    /// `packedForKernel` as a model's load applies it: unless `includingSmall`, small float32 weights (at most
-    /// `LinearTiling.rowwiseLimit` values) stay on the rowwise kernel, whose sums are the same bits on every host
-    /// (the F32 kernel exists only where the CPU has AVX-512F), so a tiny model stores the same tensors everywhere.
+    /// `packedForKernel` as a model's load applies it: unless `includingSmall`, small weights bound for the F32
+    /// kernel (at most `LinearTiling.rowwiseLimit` values) stay on the rowwise kernel, whose sums are the same bits
+    /// on every host (the F32 kernel needs AVX2/FMA or AVX-512F), so a tiny model stores the same tensors everywhere.
     func packedForModel(_ element: PackedMatrix.Element, includingSmall: Bool, scratch: FloatBuffer) -> WeightMatrix {
-        if element == .f32 && !includingSmall && rows * cols <= LinearTiling.rowwiseLimit { return self }
+        if element != .bf16 && !includingSmall && rows * cols <= LinearTiling.rowwiseLimit { return self }
         return packedForKernel(element, scratch: scratch)
     }
 }

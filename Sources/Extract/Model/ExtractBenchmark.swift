@@ -118,13 +118,13 @@ public struct ExtractBenchmark {
     }
 
     /// A packed kernel's rate on the same shape (weights packed, both cores; the BF16 kernel rounds the activations
-    /// per call), in GFLOP/s (best of `repeats`); nil on CPUs without it (AVX-512 BF16, AVX-512F).
+    /// per call), in GFLOP/s (best of `repeats`); nil on CPUs without it (AVX-512 BF16; AVX-512F or AVX2/FMA).
     public static func kernelGFLOPS(_ kernel: Kernel, m: Int, n: Int = 2048, k: Int = 2048, repeats: Int = 5) -> Double? {
         guard kernel.supported else { return nil }
         let weights = FloatBuffer(count: n * k)
         for i in 0..<(n * k) { weights.pointer[i] = Float(i % 7) * 0.01 }
         let matrix = WeightMatrix(rows: n, cols: k, dtype: .f32, base: UnsafeRawPointer(weights.pointer), owner: weights)
-            .packedForKernel(kernel == .bf16 ? .bf16 : .f32, scratch: FloatBuffer(count: 1))
+            .packedForKernel(kernel.element, scratch: FloatBuffer(count: 1))
         let x = FloatBuffer(count: m * k), y = FloatBuffer(count: m * n), scratch = FloatBuffer(count: m * k)
         x.pointer.update(repeating: 0.01, count: m * k)
         var best = Double.infinity
@@ -138,9 +138,14 @@ public struct ExtractBenchmark {
 
     /// The packed kernels `kernelGFLOPS` measures.
     public enum Kernel: Sendable {
-        case bf16, f32
+        /// AVX-512 BF16; float32 (AVX-512F or AVX2/FMA); BF16 weights widened in registers (AVX2/FMA).
+        case bf16, f32, bf16Widened
 
-        /// This CPU runs it (AVX-512 BF16, AVX-512F).
+        var element: PackedMatrix.Element {
+            switch self { case .bf16: .bf16; case .f32: .f32; case .bf16Widened: .bf16Widened }
+        }
+
+        /// This CPU runs it (AVX-512 BF16; AVX-512F or AVX2/FMA).
         public var supported: Bool { self == .bf16 ? BF16Kernel.supported : F32Kernel.supported }
     }
 

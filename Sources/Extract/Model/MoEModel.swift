@@ -40,7 +40,7 @@ public final class MoEModel: @unchecked Sendable {
     public let quantizedCacheStatus: QuantizedCacheStatus
     /// Projections run on the AVX-512 BF16 kernel (`BF16Kernel`) rather than float32 sgemm.
     public let usesBF16Kernel: Bool
-    /// Projections run on the AVX-512F float32 kernel (`F32Kernel`) rather than sgemm.
+    /// Projections run on the float32 kernel (`F32Kernel`: AVX-512F or AVX2/FMA) rather than sgemm.
     public let usesF32Kernel: Bool
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
     public let weightBytes: Int
@@ -72,7 +72,7 @@ public final class MoEModel: @unchecked Sendable {
         public var bf16Kernel: Bool?
         /// Unquantized projections on the AVX-512F float32 kernel when the BF16 kernel does not take them: nil = by
         /// default for F32 checkpoints without quantization (`F32Kernel.appliesByDefault`); true = also for other
-        /// dtypes (weights widened to float32 at load; ignored on CPUs without AVX-512F); false = never.
+        /// dtypes (weights widened to float32 at load; ignored on CPUs with neither AVX-512F nor AVX2/FMA); false = never.
         public var f32Kernel: Bool?
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
                     quantizedCache: URL? = nil, bf16Kernel: Bool? = nil, f32Kernel: Bool? = nil) {
@@ -112,7 +112,8 @@ public final class MoEModel: @unchecked Sendable {
         if usesBF16Kernel {
             weights = options.quantize == .none ? weights.packedForKernel(.bf16) : weights.quantizedOnBF16Kernel()
         } else if usesF32Kernel {
-            weights = weights.packedForKernel(.f32)  // quantized matrices, if any, stay on sgemm
+            // BF16 weights stay BF16 (widened in registers); quantized matrices, if any, stay on sgemm.
+            weights = weights.packedForKernel(F32Kernel.weightElement(weightDType: dtype))
         }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount

@@ -17,7 +17,8 @@ struct BenchExtractCommand: Command {
         (tokens_per_second, peak_rss_bytes, ...); the load time goes to stderr. --quantized-cache DIR keeps the quantized
         weights in DIR and maps them on the next load (see `pipeline forward --help`). --sgemm prints only the sgemm
         GFLOP/s at M=8, 32, 128, 512, and the BF16 kernel's on CPUs with AVX-512 BF16 and the F32 kernel's on CPUs with
-        AVX-512F (each with its ratio to sgemm, measured in turn). BF16 checkpoints and quantized models run on the
+        AVX-512F or AVX2/FMA (each with its ratio to sgemm, measured in turn; MOEE_F32_KERNEL_ISA=avx2 measures the
+        AVX2 path on an AVX-512 host). BF16 checkpoints and quantized models run on the
         BF16 kernel there (variants BF16+bf16, BF16+q4+bf16); MOEE_BF16_KERNEL=0 runs them on sgemm instead. F32
         checkpoints run on the F32 kernel (variant F32: float32 as sgemm computes it); MOEE_F32_KERNEL=0 runs them on
         sgemm instead.
@@ -52,7 +53,9 @@ struct BenchExtractCommand: Command {
         if sgemmOnly {
             let rates = [8, 32, 128, 512].map { m in String(format: "M=%d: %.1f", m, ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10)) }
             print("sgemm GFLOP/s (N=2048, K=2048), OpenBLAS core \(BLASCore.current): \(rates.joined(separator: ", "))")
-            for (kernel, name) in [(ExtractBenchmark.Kernel.bf16, "BF16"), (.f32, "F32")] where kernel.supported {
+            let f32Name = "F32 (\(F32Kernel.isa?.rawValue ?? "none"))"
+            let kernels = [(ExtractBenchmark.Kernel.bf16, "BF16"), (.f32, f32Name), (.bf16Widened, "F32 on BF16 weights (AVX2/FMA)")]
+            for (kernel, name) in kernels where kernel.supported {
                 let rates = [8, 32, 128, 512].map { m in
                     let rate = ExtractBenchmark.kernelGFLOPS(kernel, m: m, repeats: 10) ?? 0
                     return String(format: "M=%d: %.1f (%.2fx sgemm)", m, rate, rate / ExtractBenchmark.sgemmGFLOPS(m: m, repeats: 10))
