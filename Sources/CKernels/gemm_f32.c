@@ -77,8 +77,9 @@ void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *pa
 
 // The same product on AVX2 + FMA (Haswell, Zen 1-3 and every later x86-64), on the same panels: 16 ymm
 // registers hold less than the 24-zmm tile, so each panel is two ymm halves (8 columns each) and a tile's rows go
-// in blocks of up to 6 (12 accumulators, 2 weight registers, 1 broadcast), each block over the whole k. The panel
-// is reread once per row block from L1/L2; x's rows are read in place as in the AVX-512 kernel.
+// in blocks of up to 4 (8 accumulators, 2 weight registers, 1 broadcast), each block over the whole k. The panel
+// is reread once per row block from L1/L2; x's rows are read in place as in the AVX-512 kernel. Blocks of 6 rows
+// (12 accumulators) measured slower on one core of Zen 4 (N = K = 2048: 83-89 against 92-103 GFLOP/s at M = 128-512).
 #if CK_HAVE_F32_KERNEL
 #define AVX2_F32 __attribute__((target("avx2,fma")))
 
@@ -108,17 +109,20 @@ void block256(int rows, const float *a, size_t lda, const float *b, size_t lines
     }
 }
 
-// The tile walker's (mr, nr) tile, panel by panel, rows in blocks of 6 (mr is a constant here, so the block
-// sizes are too once inlined).
+#ifndef CK_F32_AVX2_ROWS
+#define CK_F32_AVX2_ROWS 4
+#endif
+// The tile walker's (mr, nr) tile, panel by panel, rows in blocks of CK_F32_AVX2_ROWS (mr is a constant here, so
+// the block sizes are too once inlined).
 static inline __attribute__((always_inline)) AVX2_F32
 void micro256(int mr, int nr, const float *a, size_t lda, const float *b, size_t panelStride, size_t lines,
               float *y, size_t ldy, size_t valid) {
     for (int c = 0; c < nr; c++) {
         size_t columns = c == nr - 1 ? valid : 16;
-        for (int g = 0; g < mr; g += 6) {
+        for (int g = 0; g < mr; g += CK_F32_AVX2_ROWS) {
             const float *rows = a + g * lda;
             float *out = y + g * ldy + 16 * c;
-            switch (mr - g < 6 ? mr - g : 6) {
+            switch (mr - g < CK_F32_AVX2_ROWS ? mr - g : CK_F32_AVX2_ROWS) {
             case 6: block256(6, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
             case 5: block256(5, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
             case 4: block256(4, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
@@ -212,16 +216,22 @@ void block256_bf16(int rows, const float *a, size_t lda, const uint16_t *b, size
     }
 }
 
+// Rows in blocks of 4 here, not 6: the even and odd weights of a line take four registers, and 6 rows spilled
+// accumulators to the stack at every k pair (one core, N = K = 2048, M = 8-512: ~50 GFLOP/s with 6 rows, ~95 with
+// 5, ~100 with 4 on Zen 4).
+#ifndef CK_BF16W_ROWS
+#define CK_BF16W_ROWS 4
+#endif
 static inline __attribute__((always_inline)) AVX2_F32
 void micro256_bf16(int mr, int nr, const float *a, size_t lda, const uint16_t *b, size_t panelStride, size_t k,
                    float *y, size_t ldy, size_t valid) {
     for (int c = 0; c < nr; c++) {
         size_t columns = c == nr - 1 ? valid : 16;
-        for (int g = 0; g < mr; g += 6) {
+        for (int g = 0; g < mr; g += CK_BF16W_ROWS) {
             const float *rows = a + g * lda;
             float *out = y + g * ldy + 16 * c;
             const uint16_t *panel = b + c * panelStride;
-            switch (mr - g < 6 ? mr - g : 6) {
+            switch (mr - g < CK_BF16W_ROWS ? mr - g : CK_BF16W_ROWS) {
             case 6: block256_bf16(6, rows, lda, panel, k, out, ldy, columns); break;
             case 5: block256_bf16(5, rows, lda, panel, k, out, ldy, columns); break;
             case 4: block256_bf16(4, rows, lda, panel, k, out, ldy, columns); break;

@@ -214,17 +214,16 @@ struct F32KernelTests {
     }
 
     @Test func defaultsAndPriority() throws {
-        // F32 checkpoints by default on AVX-512F; the AVX2 path (and BF16 checkpoints the BF16 kernel does not
-        // take, widened in registers) when MOEE_F32_KERNEL_ISA=avx2 asks for it.
-        let onByDefault = F32Kernel.allowedByEnvironment && (F32Kernel.isa == .avx512 || F32Kernel.askedForAVX2)
+        // F32 checkpoints wherever the kernel runs; BF16 checkpoints the BF16 kernel does not take on the AVX2 path.
+        let onByDefault = F32Kernel.allowedByEnvironment
         #expect(F32Kernel.appliesByDefault(weightDType: "F32", quantization: .none) == onByDefault)
         #expect(F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none) ==
-                (F32Kernel.askedForAVX2 && F32Kernel.allowedByEnvironment
+                (F32Kernel.isa == .avx2 && F32Kernel.allowedByEnvironment
                  && !BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .none)))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .int8))
         #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .q4))
         let model = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"))
-        #expect(model.usesF32Kernel == onByDefault, "an F32 checkpoint runs on the F32 kernel by default (AVX-512F)")
+        #expect(model.usesF32Kernel == onByDefault, "an F32 checkpoint runs on the F32 kernel by default")
         if BF16Kernel.supported {
             let bf16 = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"), options: .init(bf16Kernel: true, f32Kernel: true))
             #expect(bf16.usesBF16Kernel && !bf16.usesF32Kernel, "the BF16 kernel keeps priority")

@@ -7,9 +7,8 @@ import Foundation
 /// order on both, so they give the same bits (`F32KernelTests`): where the kernel runs, the instruction set does not
 /// change a stored tensor. It computes what sgemm computes, only summing in another order, so a model on it keeps
 /// its variant ("F32"; the cache key's "f32"): unlike the BF16 kernel it rounds nothing. Used by default for
-/// unquantized F32 checkpoints on AVX-512F CPUs (the AVX2 path when asked for: `appliesByDefault`); on AVX-512 it
-/// measured ~2x OpenBLAS 0.3.21's sgemm at M = 128-512 and 4-6x at M = 8 (N = K = 2048, docs/performance.md
-/// "F32 kernel"). `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped
+/// unquantized F32 checkpoints (and BF16 ones on AVX2-only hosts: `appliesByDefault`); on AVX-512 it measured ~2x
+/// OpenBLAS 0.3.21's sgemm at M = 128-512 and 4-6x at M = 8 (N = K = 2048, docs/performance.md "F32 kernel"). `MOEE_F32_KERNEL=0` turns it off (sgemm on the mapped
 /// weights); `MOEE_F32_KERNEL_ISA=avx2` takes the AVX2 path (on an AVX-512 host: how that path is tested there).
 public enum F32Kernel {
     /// The instruction set the kernel runs on.
@@ -25,7 +24,7 @@ public enum F32Kernel {
         }
     }
 
-    /// `MOEE_F32_KERNEL_ISA=avx2`: the AVX2 path, also on AVX-512 hosts, and on by default on AVX2-only ones.
+    /// `MOEE_F32_KERNEL_ISA=avx2`: the AVX2 path also on AVX-512 hosts.
     public static let askedForAVX2 = ProcessInfo.processInfo.environment["MOEE_F32_KERNEL_ISA"]?.lowercased() == "avx2"
 
     /// The widest instruction set the host runs, unless `MOEE_F32_KERNEL_ISA=avx2` asks for AVX2; nil: neither.
@@ -41,15 +40,15 @@ public enum F32Kernel {
     public static var allowedByEnvironment: Bool { kernelAllowed(byEnvironment: "MOEE_F32_KERNEL") }
 
     /// Whether a model with this dominant weight dtype and quantization runs on the kernel by default: unquantized
-    /// F32 checkpoints on AVX-512F. The AVX2 path only when asked for (`MOEE_F32_KERNEL_ISA=avx2`): then also
+    /// F32 checkpoints wherever it runs, and on the AVX2 path (AVX2-only hosts, or MOEE_F32_KERNEL_ISA=avx2) also
     /// unquantized BF16 checkpoints the BF16 kernel does not take, their weights kept as BF16 and widened in
-    /// registers (`weightElement`). Why not by default on AVX2-only hosts: on the one host measured (Zen 4 running
-    /// the AVX2 code) it beat OpenBLAS's Haswell sgemm at M = 8 (1.3-3.1x) but not at M >= 128 (0.82x), and the BF16
-    /// path reached ~97 GFLOP/s (0.46x); no AVX2-only host has been measured (docs/performance.md "F32 kernel on AVX2").
+    /// registers (`weightElement`): there it is as fast as OpenBLAS's Haswell sgemm at M >= 128 and faster below,
+    /// without sgemm's float32 copy of the weights (docs/performance.md "F32 kernel on AVX2"). AVX-512 hosts
+    /// without AVX-512 BF16 keep sgemm for BF16 checkpoints: AVX-512 sgemm can be twice the AVX2 code there.
     public static func appliesByDefault(weightDType: String, quantization: Quantization) -> Bool {
         guard let isa, allowedByEnvironment, quantization == .none else { return false }
-        if weightDType == TensorDType.f32.rawValue { return isa == .avx512 || askedForAVX2 }
-        return askedForAVX2 && weightDType == TensorDType.bf16.rawValue
+        if weightDType == TensorDType.f32.rawValue { return true }
+        return isa == .avx2 && weightDType == TensorDType.bf16.rawValue
             && !BF16Kernel.appliesByDefault(weightDType: weightDType, quantization: quantization)
     }
 
