@@ -45,4 +45,11 @@ f32=$(echo "${tps[ours-f32]}" | median); hf32=$(echo "${tps[hf-fp32]}" | median)
 bf16=$(echo "${tps[ours-bf16]}" | median); hfbf=$(echo "${tps[hf-bf16]}" | median)
 printf 'ratio ours f32 / transformers fp32:  %.2fx (bar 2.5x)\n' "$(echo "$f32 / $hf32" | bc -l)"
 printf 'ratio ours bf16 / transformers bf16: %.2fx (bar 1.3x)\n' "$(echo "$bf16 / $hfbf" | bc -l)"
+# The AVX2-host bars of issue 14: BF16 and q4 at least our F32 speed, q4 in at most 0.3x of F32's memory.
+printf 'ratio ours bf16 / ours f32:          %.2fx (AVX2-host bar 1.0x)\n' "$(echo "$bf16 / $f32" | bc -l)"
+if [ -n "${tps[ours-bf16-q4]:-}" ]; then
+    q4=$(echo "${tps[ours-bf16-q4]}" | median)
+    printf 'ratio ours q4 / ours f32:            %.2fx speed, %.2fx peak RSS (AVX2-host bars 1.0x, <= 0.3x)\n' \
+        "$(echo "$q4 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-q4]} / ${rss[ours-f32]}" | bc -l)"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
