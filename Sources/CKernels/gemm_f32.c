@@ -83,6 +83,35 @@ void ck_gemm_f32(const float *x, size_t ldx, size_t m, size_t k, const float *pa
 #if CK_HAVE_F32_KERNEL
 #define AVX2_F32 __attribute__((target("avx2,fma")))
 
+// Stores `rows` rows of two ymm accumulators (16 columns) to y, only the first `valid` columns of each: columns past
+// n stay untouched.
+static inline __attribute__((always_inline)) AVX2_F32
+void store256(__m256 acc[6][2], int rows, float *y, size_t ldy, size_t valid) {
+    for (int r = 0; r < rows; r++) {
+        float *out = y + r * ldy;
+        if (valid >= 16) {
+            _mm256_storeu_ps(out, acc[r][0]);
+            _mm256_storeu_ps(out + 8, acc[r][1]);
+        } else {
+            float lane[16];
+            _mm256_storeu_ps(lane, acc[r][0]);
+            _mm256_storeu_ps(lane + 8, acc[r][1]);
+            memcpy(out, lane, valid * sizeof *out);
+        }
+    }
+}
+
+// BLOCK(rows, ...) with the runtime `count` (1..6) of rows passed as a literal, so the block's loops unroll.
+#define CK_ROW_BLOCK_CASES(BLOCK, count, ...)                                                               \
+    switch (count) {                                                                                        \
+    case 6: BLOCK(6, __VA_ARGS__); break;                                                                   \
+    case 5: BLOCK(5, __VA_ARGS__); break;                                                                   \
+    case 4: BLOCK(4, __VA_ARGS__); break;                                                                   \
+    case 3: BLOCK(3, __VA_ARGS__); break;                                                                   \
+    case 2: BLOCK(2, __VA_ARGS__); break;                                                                   \
+    default: BLOCK(1, __VA_ARGS__); break;                                                                  \
+    }
+
 static inline __attribute__((always_inline)) AVX2_F32
 void block256(int rows, const float *a, size_t lda, const float *b, size_t lines, float *y, size_t ldy, size_t valid) {
     __m256 acc[6][2];
@@ -95,18 +124,7 @@ void block256(int rows, const float *a, size_t lda, const float *b, size_t lines
             acc[r][1] = _mm256_fmadd_ps(v, w1, acc[r][1]);
         }
     }
-    for (int r = 0; r < rows; r++) {
-        float *out = y + r * ldy;
-        if (valid >= 16) {
-            _mm256_storeu_ps(out, acc[r][0]);
-            _mm256_storeu_ps(out + 8, acc[r][1]);
-        } else {
-            float lane[16];
-            _mm256_storeu_ps(lane, acc[r][0]);
-            _mm256_storeu_ps(lane + 8, acc[r][1]);
-            memcpy(out, lane, valid * sizeof *out);  // columns past n stay untouched
-        }
-    }
+    store256(acc, rows, y, ldy, valid);
 }
 
 #ifndef CK_F32_AVX2_ROWS
@@ -122,14 +140,8 @@ void micro256(int mr, int nr, const float *a, size_t lda, const float *b, size_t
         for (int g = 0; g < mr; g += CK_F32_AVX2_ROWS) {
             const float *rows = a + g * lda;
             float *out = y + g * ldy + 16 * c;
-            switch (mr - g < CK_F32_AVX2_ROWS ? mr - g : CK_F32_AVX2_ROWS) {
-            case 6: block256(6, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            case 5: block256(5, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            case 4: block256(4, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            case 3: block256(3, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            case 2: block256(2, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            default: block256(1, rows, lda, b + c * panelStride, lines, out, ldy, columns); break;
-            }
+            CK_ROW_BLOCK_CASES(block256, mr - g < CK_F32_AVX2_ROWS ? mr - g : CK_F32_AVX2_ROWS,
+                               rows, lda, b + c * panelStride, lines, out, ldy, columns)
         }
     }
 }
@@ -202,18 +214,7 @@ void block256_bf16(int rows, const float *a, size_t lda, const uint16_t *b, size
             acc[r][1] = _mm256_fmadd_ps(v, e1, acc[r][1]);
         }
     }
-    for (int r = 0; r < rows; r++) {
-        float *out = y + r * ldy;
-        if (valid >= 16) {
-            _mm256_storeu_ps(out, acc[r][0]);
-            _mm256_storeu_ps(out + 8, acc[r][1]);
-        } else {
-            float lane[16];
-            _mm256_storeu_ps(lane, acc[r][0]);
-            _mm256_storeu_ps(lane + 8, acc[r][1]);
-            memcpy(out, lane, valid * sizeof *out);
-        }
-    }
+    store256(acc, rows, y, ldy, valid);
 }
 
 // Rows in blocks of 4 here, not 6: the even and odd weights of a line take four registers, and 6 rows spilled
@@ -231,14 +232,8 @@ void micro256_bf16(int mr, int nr, const float *a, size_t lda, const uint16_t *b
             const float *rows = a + g * lda;
             float *out = y + g * ldy + 16 * c;
             const uint16_t *panel = b + c * panelStride;
-            switch (mr - g < CK_BF16W_ROWS ? mr - g : CK_BF16W_ROWS) {
-            case 6: block256_bf16(6, rows, lda, panel, k, out, ldy, columns); break;
-            case 5: block256_bf16(5, rows, lda, panel, k, out, ldy, columns); break;
-            case 4: block256_bf16(4, rows, lda, panel, k, out, ldy, columns); break;
-            case 3: block256_bf16(3, rows, lda, panel, k, out, ldy, columns); break;
-            case 2: block256_bf16(2, rows, lda, panel, k, out, ldy, columns); break;
-            default: block256_bf16(1, rows, lda, panel, k, out, ldy, columns); break;
-            }
+            CK_ROW_BLOCK_CASES(block256_bf16, mr - g < CK_BF16W_ROWS ? mr - g : CK_BF16W_ROWS,
+                               rows, lda, panel, k, out, ldy, columns)
         }
     }
 }

@@ -29,9 +29,11 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "reference"))
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 
 import numpy as np  # noqa: E402
 import make_parity  # noqa: E402  (task construction shared with the parity generators)
+from score_vs_mteb import TableEncoder  # noqa: E402  (the vectors already in memory, as mteb's timed pass sees them)
 
 TASKS = ["BIOSSES", "SICK-R", "STS12", "STS13", "STS14", "STS15", "STS16", "STSBenchmark", "SummEval",
          "TwitterURLCorpus", "TwitterURLReranking", "Banking77Classification", "EmotionClassification",
@@ -59,17 +61,6 @@ class Recorder(make_parity.HashedEncoder):
             for text, vector in zip(new, self.model.encode(new, batch_size=128, convert_to_numpy=True)):
                 self.rows[text] = vector.astype(np.float32)
         return np.stack([self.rows[t] for t in texts])
-
-
-class Table(make_parity.HashedEncoder):
-    """The vectors already in memory: what mteb's timed pass sees."""
-
-    def __init__(self, rows):
-        super().__init__(None)
-        self.rows = rows
-
-    def encode(self, inputs, **kwargs):
-        return np.stack([self.rows[t] for batch in inputs for t in batch["text"]])
 
 
 def vectors(name, task, cache, model_box):
@@ -156,7 +147,7 @@ def main():
         texts, matrix, npy, jsonl = vectors(name, task, cache, model_box)
         if not rows:
             print(header, flush=True)
-        table = Table({t: matrix[i] for i, t in enumerate(texts)})
+        table = TableEncoder({t: matrix[i] for i, t in enumerate(texts)})
         mteb_seconds = float("inf")
         for _ in range(args.repeat):
             # A fresh task object each time: mteb's clustering draws its sample from the task's own
