@@ -152,6 +152,15 @@ struct ModelAgreement {
 
 /// What the kernel tests (BF16, F32) check alike.
 enum KernelCheck {
+    /// A random (rows, cols) float32 matrix quantized to `format` (values in [-0.1, 0.1)).
+    static func quantizedMatrix(rows: Int, cols: Int, format: Quantization, seed: UInt64) -> WeightMatrix {
+        var generator = SplitMix(seed: seed)
+        let storage = FloatBuffer(count: rows * cols)
+        for i in 0..<(rows * cols) { storage.pointer[i] = generator.nextFloat() * 0.1 }
+        return WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
+            .quantized(format, scratch: FloatBuffer(count: 1))
+    }
+
     /// `linear` with `matrix` (n = matrix.rows, k = matrix.cols) on strided x and y: the worst error of y against
     /// float64 sums of exactX · exactWᵀ (the values the kernel multiplies), relative to the sum of magnitudes; an
     /// issue for any column of y past n that was written.

@@ -220,8 +220,14 @@ struct F32KernelTests {
         #expect(F32Kernel.appliesByDefault(weightDType: "BF16", quantization: .none) ==
                 (F32Kernel.isa == .avx2 && F32Kernel.allowedByEnvironment
                  && !BF16Kernel.appliesByDefault(weightDType: "BF16", quantization: .none)))
-        #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .int8))
-        #expect(!F32Kernel.appliesByDefault(weightDType: "F32", quantization: .q4))
+        // Quantized models (either dtype) where the BF16 kernel does not take them, on the AVX2 path only.
+        for dtype in ["F32", "BF16"] {
+            for format in [Quantization.int8, .q4] {
+                #expect(F32Kernel.appliesByDefault(weightDType: dtype, quantization: format) ==
+                        (F32Kernel.isa == .avx2 && F32Kernel.allowedByEnvironment
+                         && !BF16Kernel.appliesByDefault(weightDType: dtype, quantization: format)), "\(dtype) \(format.rawValue)")
+            }
+        }
         let model = try MoEModel.load(directory: Fixtures.url("olmoe-tiny"))
         #expect(model.usesF32Kernel == onByDefault, "an F32 checkpoint runs on the F32 kernel by default")
         if BF16Kernel.supported {

@@ -8,21 +8,13 @@ import TestSupport
 /// (`ck_bf16_pack_panel_q8` / `_q4`) just before the microkernel reads it.
 @Suite(.enabled(if: BF16Kernel.supported, "this CPU has no AVX-512 BF16: the BF16 kernel is not used here"))
 struct QuantizedBF16Tests {
-    static func quantizedMatrix(rows: Int, cols: Int, format: Quantization, seed: UInt64) -> WeightMatrix {
-        var generator = SplitMix(seed: seed)
-        let storage = FloatBuffer(count: rows * cols)
-        for i in 0..<(rows * cols) { storage.pointer[i] = generator.nextFloat() * 0.1 }
-        return WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: UnsafeRawPointer(storage.pointer), owner: storage)
-            .quantized(format, scratch: FloatBuffer(count: 1))
-    }
-
     /// The panels are bit for bit the packing of the float32-dequantized rows: odd k (the pair pad), k not a
     /// multiple of 32 or of the group (masked tail), rows not a multiple of 16 (zero rows), one row, one column.
     @Test(arguments: [(21, 37), (16, 64), (5, 95), (33, 130), (1, 1), (17, 2), (40, 257), (3, 1024)])
     func panelsMatchPackingTheDequantizedRows(_ shape: (rows: Int, cols: Int)) throws {
         let (rows, cols) = shape
         for format in [Quantization.int8, .q4] {
-            let matrix = Self.quantizedMatrix(rows: rows, cols: cols, format: format, seed: UInt64(rows * 1000 + cols))
+            let matrix = KernelCheck.quantizedMatrix(rows: rows, cols: cols, format: format, seed: UInt64(rows * 1000 + cols))
             let q = try #require(matrix.quantized)
             let panelElements = (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL)
             var floats = [Float](repeating: 0, count: Int(CK_BF16_PANEL) * cols)
@@ -46,10 +38,10 @@ struct QuantizedBF16Tests {
         for format in [Quantization.int8, .q4] {
             var quantized: [WeightMatrix] = [], packed: [WeightMatrix] = []
             for (j, rows) in rowCounts.enumerated() {
-                let matrix = Self.quantizedMatrix(rows: rows, cols: k, format: format, seed: UInt64(j + 20))
+                let matrix = KernelCheck.quantizedMatrix(rows: rows, cols: k, format: format, seed: UInt64(j + 20))
                 let q = try #require(matrix.quantized)
                 quantized.append(WeightMatrix(rows: rows, cols: k, dtype: .f32, base: matrix.base, owner: matrix.owner,
-                                              quantized: q, quantizedOnBF16Kernel: true))
+                                              quantized: q, quantizedKernel: .bf16))
                 let floats = FloatBuffer(count: rows * k)
                 q.dequantize(rows: 0, count: rows, into: floats.pointer)
                 packed.append(WeightMatrix(rows: rows, cols: k, dtype: .f32, base: UnsafeRawPointer(floats.pointer), owner: floats)

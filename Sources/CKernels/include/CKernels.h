@@ -90,6 +90,15 @@ void ck_gemm_f32_bf16w_avx2(const float *x, size_t ldx, size_t m, size_t k, cons
 void ck_gemm_f32_bf16w_scalar(const float *x, size_t ldx, size_t m, size_t k, const uint16_t *packed, size_t n,
                               size_t panelBegin, size_t panelEnd, float *y, size_t ldy);
 
+// One panel of `valid` (<= 16) quantized rows of k weights (codes and scales from the panel's first row, as
+// ck_quantize_row_q8 / _q4 lay them out) dequantized into ck_f32_pack_panel's layout: bit for bit ck_f32_pack_panel
+// of ck_dequantize_rows_*'s floats (pack_f32_quantized.c). `panel` is 64-byte aligned, k * 16 floats. The _avx2
+// versions are for CPUs where ck_cpu_has_avx2_fma() is 1; the others are portable loops with the same bits.
+void ck_f32_pack_panel_q8(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel);
+void ck_f32_pack_panel_q4(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel);
+void ck_f32_pack_panel_q8_avx2(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel);
+void ck_f32_pack_panel_q4_avx2(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel);
+
 // Stage two's products with every output summed in one fixed order (fixed_order.c), so that scores are the same
 // bits on every x86-64 host: 16 float32 (8 float64) lanes over k, the tail into the first lanes, lanes folded by
 // halves, each product and sum rounded on its own (no FMA).

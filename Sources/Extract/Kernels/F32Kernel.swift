@@ -41,15 +41,17 @@ public enum F32Kernel {
 
     /// Whether a model with this dominant weight dtype and quantization runs on the kernel by default: unquantized
     /// F32 checkpoints wherever it runs, and on the AVX2 path (AVX2-only hosts, or MOEE_F32_KERNEL_ISA=avx2) also
-    /// unquantized BF16 checkpoints the BF16 kernel does not take, their weights kept as BF16 and widened in
-    /// registers (`weightElement`): there it is as fast as OpenBLAS's Haswell sgemm at M >= 128 and faster below,
-    /// without sgemm's float32 copy of the weights (docs/performance.md "F32 kernel on AVX2"). AVX-512 hosts
-    /// without AVX-512 BF16 keep sgemm for BF16 checkpoints: AVX-512 sgemm can be twice the AVX2 code there.
+    /// what the BF16 kernel would take there: unquantized BF16 checkpoints, their weights kept as BF16 and widened in
+    /// registers (`weightElement`), and quantized models, each panel of codes dequantized into an L2-sized scratch
+    /// just before the kernel reads it (`QuantizedMatrix.packF32Panel`). There it is as fast as OpenBLAS's Haswell
+    /// sgemm at M >= 128 and faster below, without sgemm's float32 copy of the weights (docs/performance.md "F32
+    /// kernel on AVX2"). AVX-512 hosts without AVX-512 BF16 keep sgemm for those: AVX-512 sgemm can be twice the
+    /// AVX2 code there, and that pairing was never measured.
     public static func appliesByDefault(weightDType: String, quantization: Quantization) -> Bool {
-        guard let isa, allowedByEnvironment, quantization == .none else { return false }
-        if weightDType == TensorDType.f32.rawValue { return true }
-        return isa == .avx2 && weightDType == TensorDType.bf16.rawValue
-            && !BF16Kernel.appliesByDefault(weightDType: weightDType, quantization: quantization)
+        guard let isa, allowedByEnvironment else { return false }
+        if weightDType == TensorDType.f32.rawValue && quantization == .none { return true }
+        guard isa == .avx2, !BF16Kernel.appliesByDefault(weightDType: weightDType, quantization: quantization) else { return false }
+        return quantization != .none || weightDType == TensorDType.bf16.rawValue
     }
 
     /// How a checkpoint of this dominant dtype is packed for the kernel: BF16 stays BF16 (widened in registers),

@@ -30,11 +30,12 @@ public enum HostCPU {
 
 extension MoEModel {
     /// Which kernel computes the large products: "BF16 kernel (AVX-512 BF16)", "F32 kernel (AVX-512F)",
-    /// "F32 kernel (AVX2/FMA)" or
+    /// "F32 kernel (AVX2/FMA)" (naming BF16 weights widened or quantized ones dequantized per panel) or
     /// "OpenBLAS sgemm" (every host without AVX-512, and MOEE_BF16_KERNEL=0 / MOEE_F32_KERNEL=0).
     public var kernelDescription: String {
         if usesBF16Kernel { return "BF16 kernel (AVX-512 BF16)" }
         if usesF32Kernel, let isa = F32Kernel.isa {
+            if quantization != .none { return "F32 kernel (\(isa.rawValue), \(quantization.rawValue) weights dequantized a panel at a time)" }
             let element = F32Kernel.weightElement(weightDType: weightDType)
             return element == .bf16Widened ? "F32 kernel (AVX2/FMA, BF16 weights widened in registers)" : "F32 kernel (\(isa.rawValue))"
         }

@@ -99,7 +99,8 @@ final class PackedMatrix: @unchecked Sendable {
     deinit { data.deallocate() }
 
     /// One output of `multiply`: `y (n, rows)` with row stride `ldy`, from weights packed at load or quantized
-    /// weights (each 3-panel run dequantized into a per-worker packed scratch just before the microkernel reads it).
+    /// weights (dequantized into a per-worker packed scratch just before the microkernel reads them: each 3-panel
+    /// run for the BF16 kernel, each panel for the F32 kernel).
     struct Product {
         let weights: Weights
         let y: UnsafeMutablePointer<Float>
@@ -107,27 +108,30 @@ final class PackedMatrix: @unchecked Sendable {
 
         enum Weights {
             case packed(PackedMatrix)
-            case quantized(QuantizedMatrix)
+            case quantized(QuantizedMatrix, QuantizedMatrix.Kernel)
         }
 
         init(matrix: PackedMatrix, y: UnsafeMutablePointer<Float>, ldy: Int) {
             (weights, self.y, self.ldy) = (.packed(matrix), y, ldy)
         }
 
-        init(quantized: QuantizedMatrix, y: UnsafeMutablePointer<Float>, ldy: Int) {
-            (weights, self.y, self.ldy) = (.quantized(quantized), y, ldy)
+        init(quantized: QuantizedMatrix, on kernel: QuantizedMatrix.Kernel, y: UnsafeMutablePointer<Float>, ldy: Int) {
+            (weights, self.y, self.ldy) = (.quantized(quantized, kernel), y, ldy)
         }
 
         var rows: Int {
-            switch weights { case let .packed(m): m.rows; case let .quantized(m): m.rows }
+            switch weights { case let .packed(m): m.rows; case let .quantized(m, _): m.rows }
         }
         var cols: Int {
-            switch weights { case let .packed(m): m.cols; case let .quantized(m): m.cols }
+            switch weights { case let .packed(m): m.cols; case let .quantized(m, _): m.cols }
         }
         var panels: Int { (rows + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth }
-        /// Read x rounded to BF16 (everything but weights packed as float32, which read x in place).
+        /// Read x rounded to BF16 (what the BF16 kernel multiplies; the F32 kernel reads x in place).
         var readsBF16Activations: Bool {
-            if case let .packed(m) = weights, m.element != .bf16 { false } else { true }
+            switch weights {
+            case let .packed(m): m.element == .bf16
+            case let .quantized(_, kernel): kernel == .bf16
+            }
         }
     }
 
@@ -149,7 +153,8 @@ final class PackedMatrix: @unchecked Sendable {
         let quantized = products.contains { if case .quantized = $0.weights { true } else { false } }
         let workers = parallel ? ProcessInfo.processInfo.activeProcessorCount : 1
         let panelElements = (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL)
-        let runs = quantized ? PanelScratch.pool.take(workers, elements: 3 * panelElements) : []
+        // A run of three panels: BF16 (for the BF16 kernel) or float32 (16 * cols floats = 32 * cols UInt16s each).
+        let runs = quantized ? PanelScratch.pool.take(workers, elements: 3 * max(panelElements, 32 * cols)) : []
         defer { PanelScratch.pool.give(runs) }
         forEachGroup(firstGroup[products.count], workers: workers) { worker, g in
             var j = 0
@@ -164,12 +169,19 @@ final class PackedMatrix: @unchecked Sendable {
                                            outputs: matrix.rows, panelBegin: begin, panelEnd: end, y: product.y, ldy: product.ldy)
             case let .packed(matrix):
                 ck_gemm_bf16(activations, n, cols, matrix.bf16Panels, matrix.rows, begin, end, product.y, product.ldy)
-            case let .quantized(matrix):
+            case let .quantized(matrix, .bf16):
                 // The run alone, as panels 0..<end-begin of a matrix whose first column is 16 * begin.
                 let run = runs[worker].pointer
                 for p in begin..<end { matrix.packPanel(p, into: run + (p - begin) * panelElements) }
                 let first = begin * Int(CK_BF16_PANEL)
                 ck_gemm_bf16(activations, n, cols, run, matrix.rows - first, 0, end - begin, product.y + first, product.ldy)
+            case let .quantized(matrix, .f32):
+                // The run alone, as for the BF16 kernel: 3 * 16 * cols floats, which stay in L2 while x passes over them.
+                let run = UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: Float.self)
+                for p in begin..<end { matrix.packF32Panel(p, into: run + (p - begin) * 16 * cols, on: F32Kernel.isa) }
+                let first = begin * Int(CK_F32_PANEL)
+                F32Kernel.multiply(on: F32Kernel.isa, x, ldx: ldx, rows: n, cols: cols, panels: run, outputs: matrix.rows - first,
+                                   panelBegin: 0, panelEnd: end - begin, y: product.y + first, ldy: product.ldy)
             }
         }
     }
@@ -249,6 +261,25 @@ final class PanelScratch: @unchecked Sendable {
 }
 
 extension QuantizedMatrix {
+    /// The panel kernel a quantized matrix is multiplied on: the BF16 kernel (each weight rounded to BF16, x too) or
+    /// the F32 kernel (weights and x as they are: the bits of the F32 kernel on the dequantized floats).
+    enum Kernel: Sendable { case bf16, f32 }
+
+    /// Packs rows 16p..<16p+16 (those that exist) for the F32 kernel into `panel` (64-byte aligned, 16 * cols
+    /// floats): bit for bit `ck_f32_pack_panel` of the dequantized floats, on AVX2 where the kernel runs, else the
+    /// portable loop.
+    func packF32Panel(_ p: Int, into panel: UnsafeMutablePointer<Float>, on isa: F32Kernel.ISA?) {
+        let first = p * Int(CK_F32_PANEL), valid = min(Int(CK_F32_PANEL), rows - first)
+        let code = codes + first * codeBytesPerRow, scale = scales + first * scalesPerRow
+        let avx2 = isa != nil && F32Kernel.ISA.avx2.supported
+        switch (format, avx2) {
+        case (.int8, true): ck_f32_pack_panel_q8_avx2(code.assumingMemoryBound(to: Int8.self), scale, valid, cols, panel)
+        case (.int8, false): ck_f32_pack_panel_q8(code.assumingMemoryBound(to: Int8.self), scale, valid, cols, panel)
+        case (_, true): ck_f32_pack_panel_q4_avx2(code.assumingMemoryBound(to: UInt8.self), scale, valid, cols, panel)
+        case (_, false): ck_f32_pack_panel_q4(code.assumingMemoryBound(to: UInt8.self), scale, valid, cols, panel)
+        }
+    }
+
     /// Packs rows 16p..<16p+16 (those that exist) for the BF16 kernel into `panel` (64-byte aligned,
     /// ceil(cols/2) * 32 values): bit for bit `ck_bf16_pack_panel` of the dequantized floats.
     func packPanel(_ p: Int, into panel: UnsafeMutablePointer<UInt16>) {
@@ -333,12 +364,15 @@ extension ModelWeights {
 }
 
 extension ModelWeights {
-    /// Every quantized matrix marked to run on the BF16 kernel (nothing is copied: the codes stay as they are).
-    func quantizedOnBF16Kernel() -> ModelWeights {
+    /// Every quantized matrix marked to run on a panel kernel (nothing is copied: the codes stay as they are).
+    /// Unless `includingSmall`, small matrices bound for the F32 kernel stay where `packedForModel` leaves small
+    /// weights (dequantized for the rowwise kernel: the same bits on every host).
+    func quantizedOnKernel(_ kernel: QuantizedMatrix.Kernel, includingSmall: Bool = false) -> ModelWeights {
         mapQuantized(.q4, scope: [.all, .router], concurrent: false) { _, m, _, _ in
             guard let q = m.quantized else { return m }
+            if kernel == .f32 && !includingSmall && m.rows * m.cols <= LinearTiling.rowwiseLimit { return m }
             return WeightMatrix(rows: m.rows, cols: m.cols, dtype: m.dtype, base: m.base, owner: m.owner, quantized: q,
-                                quantizedOnBF16Kernel: true)
+                                quantizedKernel: kernel)
         }
     }
 }

@@ -17,11 +17,12 @@ public struct WeightMatrix: @unchecked Sendable {
     let quantized: QuantizedMatrix?
     /// Set when the weights were packed for the BF16 or F32 kernel at load; `base`/`dtype` then describe the original.
     let packed: PackedMatrix?
-    /// Quantized weights multiplied on the BF16 kernel (each run of panels dequantized just before), not sgemm.
-    let quantizedOnBF16Kernel: Bool
+    /// The panel kernel quantized weights are multiplied on (each panel dequantized just before it reads it); nil:
+    /// dequantized a tile at a time for sgemm.
+    let quantizedKernel: QuantizedMatrix.Kernel?
 
     init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject,
-         quantized: QuantizedMatrix? = nil, packed: PackedMatrix? = nil, quantizedOnBF16Kernel: Bool = false) {
+         quantized: QuantizedMatrix? = nil, packed: PackedMatrix? = nil, quantizedKernel: QuantizedMatrix.Kernel? = nil) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -29,14 +30,13 @@ public struct WeightMatrix: @unchecked Sendable {
         self.owner = owner
         self.quantized = quantized
         self.packed = packed
-        self.quantizedOnBF16Kernel = quantizedOnBF16Kernel && quantized != nil
+        self.quantizedKernel = quantized != nil ? quantizedKernel : nil
     }
 
-    /// This matrix as a product of the BF16 or F32 kernel, when it runs there (packed, or quantized on the BF16
-    /// kernel).
+    /// This matrix as a product of the BF16 or F32 kernel, when it runs there (packed, or quantized on a kernel).
     func kernelProduct(y: UnsafeMutablePointer<Float>, ldy: Int) -> PackedMatrix.Product? {
         if let packed { return .init(matrix: packed, y: y, ldy: ldy) }
-        if quantizedOnBF16Kernel, let quantized { return .init(quantized: quantized, y: y, ldy: ldy) }
+        if let quantizedKernel, let quantized { return .init(quantized: quantized, on: quantizedKernel, y: y, ldy: ldy) }
         return nil
     }
 
@@ -56,6 +56,12 @@ public struct WeightMatrix: @unchecked Sendable {
         } else {
             DTypeConversion.widen(base + start * cols * dtype.byteSize, dtype: dtype, into: destination, count: count * cols)
         }
+    }
+
+    /// Rows `start..<start+count` of a matrix as it is in the checkpoint (a view: stacked experts' gate and up halves).
+    func rows(_ start: Int, count: Int) -> WeightMatrix {
+        precondition(quantized == nil && packed == nil && start >= 0 && start + count <= rows, "a view of checkpoint rows")
+        return WeightMatrix(rows: count, cols: cols, dtype: dtype, base: base + start * cols * dtype.byteSize, owner: owner)
     }
 
     /// Widens row `row` into `destination` (cols floats): embedding lookup.

@@ -70,10 +70,14 @@ public final class MoEModel: @unchecked Sendable {
         /// (`BF16Kernel.appliesByDefault`); true = also for other dtypes (weights rounded to BF16; ignored on CPUs
         /// without AVX-512 BF16); false = never.
         public var bf16Kernel: Bool?
-        /// Unquantized projections on the AVX-512F float32 kernel when the BF16 kernel does not take them: nil = by
-        /// default for F32 checkpoints without quantization (`F32Kernel.appliesByDefault`); true = also for other
-        /// dtypes (weights widened to float32 at load; ignored on CPUs with neither AVX-512F nor AVX2/FMA); false = never.
+        /// Projections on the float32 kernel (AVX-512F or AVX2/FMA) when the BF16 kernel does not take them: nil = by
+        /// default (`F32Kernel.appliesByDefault`: F32 checkpoints, and on AVX2-only hosts BF16 checkpoints and
+        /// quantized models); true = also for other dtypes (weights widened to float32 at load, quantized ones
+        /// dequantized a panel at a time; ignored on CPUs with neither AVX-512F nor AVX2/FMA); false = never.
         public var f32Kernel: Bool?
+        /// Small weights (at most `LinearTiling.rowwiseLimit` values) on the F32 kernel too, not the rowwise kernel:
+        /// tests of the kernel on tiny checkpoints.
+        var f32KernelForSmallWeights = false
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
                     quantizedCache: URL? = nil, bf16Kernel: Bool? = nil, f32Kernel: Bool? = nil) {
             self.threads = threads
@@ -110,10 +114,12 @@ public final class MoEModel: @unchecked Sendable {
         (weights, quantizedCacheStatus) = QuantizedCache.quantize(loaded, format: options.quantize, scope: options.quantizeScope,
                                                                   cache: options.quantizedCache, fingerprint: fingerprint)
         if usesBF16Kernel {
-            weights = options.quantize == .none ? weights.packedForKernel(.bf16) : weights.quantizedOnBF16Kernel()
+            weights = options.quantize == .none ? weights.packedForKernel(.bf16) : weights.quantizedOnKernel(.bf16)
         } else if usesF32Kernel {
-            // BF16 weights stay BF16 (widened in registers); quantized matrices, if any, stay on sgemm.
-            weights = weights.packedForKernel(F32Kernel.weightElement(weightDType: dtype))
+            // BF16 weights stay BF16 (widened in registers); quantized matrices are dequantized a panel at a time.
+            let small = options.f32KernelForSmallWeights
+            weights = weights.packedForKernel(F32Kernel.weightElement(weightDType: dtype), includingSmall: small)
+            if options.quantize != .none { weights = weights.quantizedOnKernel(.f32, includingSmall: small) }
         }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount
