@@ -4,7 +4,11 @@ import TestSupport
 
 /// The five reference fixtures (vendored in Tests/Fixtures/models from ../shared/fixtures/models) and helpers to compare against them.
 enum Fixtures {
-    static let names = ["olmoe-tiny", "qwen2moe-tiny", "mixtral-tiny", "qwen3moe-tiny", "deepseekmoe-tiny"]
+    /// The shared reference fixtures (`../shared/fixtures/models`, vendored byte for byte).
+    static let sharedNames = ["olmoe-tiny", "qwen2moe-tiny", "mixtral-tiny", "qwen3moe-tiny", "deepseekmoe-tiny"]
+    /// Every fixture: the shared ones and those this project made with transformers
+    /// (`scripts/reference/make_moe_fixture.py`, same format).
+    static let names = sharedNames + ["granitemoe-tiny"]
 
     static func url(_ name: String) -> URL { FixtureModels.url(name) }
 

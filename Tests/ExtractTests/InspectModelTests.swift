@@ -45,3 +45,33 @@ struct InspectModelTests {
         }
     }
 }
+
+/// The same against configs committed in `Tests/Fixtures/configs` (model types beyond the shared seed models; see
+/// that folder's README for where each file comes from).
+struct CommittedConfigTests {
+    static let cards: [InspectModelTests.Card] = [
+        // Granite 3.1 1B-A400M card: 1.3B total, 400M active; 24 layers, 32 experts, top-8.
+        .init(path: "ibm-granite--granite-3.1-1b-a400m-base.json", total: 1.3, active: 0.4, layers: 24, experts: 32, topK: 8, moeLayers: 24),
+    ]
+
+    @Test(arguments: cards)
+    func parameterCountsMatchTheModelCard(_ card: InspectModelTests.Card) throws {
+        let url = SharedData.repository("Tests/Fixtures/configs").appendingPathComponent(card.path)
+        let summary = try ModelSummary.inspect(directory: url)
+        let total = Double(summary.parameters.total) / 1e9, active = Double(summary.parameters.active) / 1e9
+        #expect(abs(total - card.total) <= 0.05 + 0.01 * card.total, "total \(total)B")
+        #expect(abs(active - card.active) <= 0.05 + 0.01 * card.active, "active \(active)B")
+        #expect(summary.layers == card.layers && summary.experts == card.experts && summary.topK == card.topK)
+        #expect(summary.moeLayers.count == card.moeLayers)
+        print("\(card.path): \(summary.text.split(separator: "\n").filter { $0.hasPrefix("parameters") || $0.hasPrefix("quantized") }.joined(separator: "; "))")
+    }
+
+    /// Granite's multipliers reach the spec: embedding and residual multipliers, attention_multiplier as the scale.
+    @Test func graniteMultipliersReachTheSpec() throws {
+        let url = SharedData.repository("Tests/Fixtures/configs/ibm-granite--granite-3.1-1b-a400m-base.json")
+        let summary = try ModelSummary.inspect(directory: url)
+        #expect(summary.embeddingMultiplier == 12 && summary.residualMultiplier == 0.22 && summary.attentionScale == 0.015625)
+        #expect(summary.renormalizeTopK, "softmax over the chosen k = softmax, top-k, renormalise")
+        #expect(summary.text.contains("multipliers: embedding 12.0, residual 0.22, attention scale 0.015625"))
+    }
+}

@@ -17,7 +17,7 @@ import TestSupport
         _ = try SafetensorsFile(url: FixtureModels.url(name).appendingPathComponent("expected.safetensors"))
     }
 
-    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.names)
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.skipReason)), arguments: Fixtures.sharedNames)
     func vendoredCopiesEqualTheSharedFixtures(name: String) throws {
         let shared = SharedData.url("fixtures/models/\(name)")
         let sharedFiles = try FileManager.default.contentsOfDirectory(atPath: shared.path).sorted()

@@ -45,6 +45,11 @@ func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, cou
     for i in 0..<count { y[i] += x[i] }
 }
 
+/// `y *= factor` over `count` values (Granite's embedding and residual multipliers).
+func scaleInPlace(_ y: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+    for i in 0..<count { y[i] *= factor }
+}
+
 /// Adds `bias` to each of `rows` rows of stride `stride`.
 func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int, bias: [Float]) {
     bias.withUnsafeBufferPointer { b in

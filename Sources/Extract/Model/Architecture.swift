@@ -10,6 +10,18 @@ protocol Architecture {
     static func spec(config: Data, file: String) throws -> ModelSpec
     /// The Hugging Face tensor name that holds `role` in decoder layer `layer`.
     static func tensorName(_ role: TensorRole, layer: Int) -> String
+    /// How the routed experts' weights are stored (one tensor per expert and projection unless a file says so).
+    static var expertTensors: ExpertTensors { get }
+}
+
+/// How a checkpoint stores its routed experts; each layout is mapped to per-expert matrices at load (views into the
+/// mapped file, no copy).
+public enum ExpertTensors: Sendable {
+    /// `.expert(e, projection)`: one (rows, cols) tensor per expert and projection (the hub layout of most models).
+    case perExpert
+    /// `.stackedExperts(.gate)` = `.stackedExperts(.up)`: one (experts, 2 x intermediate, hidden) tensor, each
+    /// expert's gate rows then its up rows; `.stackedExperts(.down)`: (experts, hidden, intermediate) (Granite MoE).
+    case stackedGateUp
 }
 
 /// The three projections of a SiLU-gated MLP: down(silu(gate(x)) * up(x)).
@@ -22,6 +34,8 @@ public enum TensorRole: Hashable, Sendable {
     case q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm
     case router
     case expert(Int, Projection)
+    /// Every expert's `projection` in one stacked tensor (`ExpertTensors`).
+    case stackedExperts(Projection)
     case shared(Projection)
     case sharedExpertGate
     case dense(Projection)
@@ -48,6 +62,7 @@ extension Architecture {
         case .kNorm: return prefix + "self_attn.k_norm.weight"
         case .router: return prefix + "mlp.gate.weight"
         case let .expert(e, projection): return prefix + "mlp.experts.\(e).\(projection.rawValue)_proj.weight"
+        case let .stackedExperts(projection): return prefix + "mlp.experts.\(projection == .down ? "down" : "gate_up")_proj"
         case let .shared(projection): return prefix + "mlp.shared_expert.\(projection.rawValue)_proj.weight"
         case .sharedExpertGate: return prefix + "mlp.shared_expert_gate.weight"
         case let .dense(projection): return prefix + "mlp.\(projection.rawValue)_proj.weight"
@@ -55,13 +70,14 @@ extension Architecture {
     }
 
     static func tensorName(_ role: TensorRole, layer: Int) -> String { standardName(role, layer: layer) }
+    static var expertTensors: ExpertTensors { .perExpert }
 }
 
 /// The one `model_type` table: which architecture file handles a checkpoint.
 enum Architectures {
     static var all: [any Architecture.Type] {
         [OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
-         MixtralArchitecture.self, Qwen3MoeArchitecture.self]
+         MixtralArchitecture.self, Qwen3MoeArchitecture.self, GraniteMoeArchitecture.self]
     }
 
     static var supportedTypes: [String] { all.map { $0.modelType } }

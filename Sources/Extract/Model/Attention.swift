@@ -7,7 +7,8 @@ extension ForwardPass {
     ///
     /// q, k, v projections (+ biases) -> q/k norm (whole projection or per head) -> clip_qkv -> RoPE at each token's
     /// position in its sequence -> per sequence and head: softmax(q kᵀ / sqrt(d)) v over keys at or before the query
-    /// -> o_proj (+ bias). Sequences never see each other's tokens, so no padding mask is needed.
+    /// -> o_proj (+ bias). The scale is `spec.attention.scale` when an architecture sets one (Granite). Sequences
+    /// never see each other's tokens, so no padding mask is needed.
     func attention(_ w: AttentionWeights, batch: PackedBatch, state: RunState, into out: UnsafeMutablePointer<Float>) {
         let n = batch.tokenCount, h = spec.hiddenSize, d = spec.headDim
         let heads = spec.headCount, kvHeads = spec.kvHeadCount, qw = spec.qWidth, kvw = spec.kvWidth
@@ -42,7 +43,7 @@ extension ForwardPass {
         }
 
         let attention = state.attention.pointer, scores = state.scores.pointer
-        let scale = 1 / Float(d).squareRoot()
+        let scale = spec.attention.scale ?? 1 / Float(d).squareRoot()
         let group = heads / kvHeads
         for s in 0..<batch.sequenceCount {
             let start = batch.offsets[s], length = batch.length(s)

@@ -1,9 +1,9 @@
 /// The decoder forward pass, shared by every architecture, readable top to bottom:
 ///
-///     x = embed(tokens)                                   -> "inp_embd"
+///     x = embed(tokens) [* embedding_multiplier]          -> "inp_embd"
 ///     for each layer l:
-///         x += attention(rmsnorm(x, input_layernorm))     -> "attn_out"
-///         x += ffn_l(rmsnorm(x, post_attention_layernorm)) -> "ffn_out" (MoE layers also "ffn_moe_logits")
+///         x += attention(rmsnorm(x, input_layernorm)) [* residual_multiplier]      -> "attn_out"
+///         x += ffn_l(rmsnorm(x, post_attention_layernorm)) [* residual_multiplier] -> "ffn_out" (MoE: "ffn_moe_logits")
 ///                                                         -> "l_out"
 ///     rmsnorm(x, model.norm)                              -> "result_norm"
 ///
@@ -21,11 +21,13 @@ struct ForwardPass {
         for (row, token) in batch.tokens.enumerated() {
             weights.embedding.widenRow(Int(token), into: x + row * h)
         }
+        if let factor = spec.embeddingMultiplier { scaleInPlace(x, by: factor, count: n * h) }
         capture.emit(.embeddings, layer: -1, x, rows: n, columns: h)
 
         for (l, layer) in weights.layers.enumerated() {
             rmsNorm(x, rows: n, width: h, stride: h, weight: layer.inputNorm, eps: spec.rmsNormEps, into: xb, outStride: h)
             attention(layer.attention, batch: batch, state: state, into: out)
+            if let factor = spec.residualMultiplier { scaleInPlace(out, by: factor, count: n * h) }
             capture.emit(.attentionOutput, layer: l, out, rows: n, columns: h)
             addInPlace(x, out, count: n * h)
 
@@ -36,6 +38,7 @@ struct ForwardPass {
             case let .moe(moe):
                 mixtureOfExperts(moe, input: xb, rows: n, layer: l, state: state, capture: capture, into: out)
             }
+            if let factor = spec.residualMultiplier { scaleInPlace(out, by: factor, count: n * h) }
             capture.emit(.feedForwardOutput, layer: l, out, rows: n, columns: h)
             addInPlace(x, out, count: n * h)
             capture.emit(.layerOutput, layer: l, x, rows: n, columns: h)

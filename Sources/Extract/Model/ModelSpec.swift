@@ -21,6 +21,11 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     public var declaredDType: String?
     /// Sliding-window attention span, when the config enables it (sequences longer than it are refused).
     public var slidingWindow: Int?
+    /// Granite's `embedding_multiplier`: the token embedding is scaled by it; nil = 1.
+    public var embeddingMultiplier: Float? = nil
+    /// Granite's `residual_multiplier`: each attention and feed-forward output is scaled by it before it joins the
+    /// residual stream; nil = 1.
+    public var residualMultiplier: Float? = nil
 
     /// Indices of the decoder layers whose feed-forward block is a MoE block (the router layers).
     public var moeLayers: [Int] { layers.indices.filter { layers[$0].moe != nil } }
@@ -39,6 +44,8 @@ public struct AttentionSpec: Sendable, Equatable, Codable {
     public var qkNorm: QKNorm
     /// OLMoE's `clip_qkv`: q, k, v clamped to [-c, c] after the q/k norm.
     public var clipQKV: Float?
+    /// The factor of q·kᵀ before the softmax; nil = 1/sqrt(head_dim) (Granite: `attention_multiplier`).
+    public var scale: Float? = nil
 }
 
 public enum QKNorm: String, Sendable, Equatable, Codable {

@@ -67,6 +67,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var qkNorm: String
     public var qkvBias: Bool
     public var clipQKV: Float?
+    /// Granite's multipliers (nil elsewhere): embedding, residual, and the attention scale replacing 1/sqrt(head_dim).
+    public var embeddingMultiplier: Float?
+    public var residualMultiplier: Float?
+    public var attentionScale: Float?
     public var maxPositionEmbeddings: Int
     public var ropeTheta: Double
     public var rmsNormEps: Float
@@ -104,6 +108,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         qkNorm = spec.attention.qkNorm.rawValue
         qkvBias = spec.attention.qkvBias
         clipQKV = spec.attention.clipQKV
+        embeddingMultiplier = spec.embeddingMultiplier
+        residualMultiplier = spec.residualMultiplier
+        attentionScale = spec.attention.scale
         maxPositionEmbeddings = spec.maxPositions
         ropeTheta = spec.ropeTheta
         rmsNormEps = spec.rmsNormEps
@@ -148,6 +155,11 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         lines += [
             "hidden size: \(hiddenSize)  vocab: \(vocabSize)",
             "attention: \(attentionHeads) heads, \(keyValueHeads) kv heads (\(attentionHeads == keyValueHeads ? "MHA" : "GQA")), head_dim \(headDim), q/k norm: \(qkNorm)\(qkvBias ? ", qkv bias" : "")\(clipQKV.map { ", clip_qkv \($0)" } ?? "")",
+        ]
+        if embeddingMultiplier != nil || residualMultiplier != nil || attentionScale != nil {
+            lines.append("multipliers: embedding \(embeddingMultiplier ?? 1), residual \(residualMultiplier ?? 1), attention scale \(attentionScale.map { "\($0)" } ?? "1/sqrt(head_dim)")")
+        }
+        lines += [
             "positions: \(maxPositionEmbeddings), rope_theta \(ropeTheta), rms_norm_eps \(rmsNormEps)",
             "parameters: \(billions(parameters.total)) total, \(billions(parameters.active)) active (with embeddings and lm_head); non-embedding \(billions(parameters.nonEmbeddingTotal)) total, \(billions(parameters.nonEmbeddingActive)) active",
             "bytes: F32 \(gib(bytesByDType["F32"] ?? 0)), BF16/F16 \(gib(bytesByDType["BF16"] ?? 0))\(declaredDType.map { "  (config dtype: \($0))" } ?? "")",

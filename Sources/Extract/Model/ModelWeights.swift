@@ -97,6 +97,30 @@ struct WeightLoader {
         return try? DTypeConversion.floats(from: file.bytes(of: info), dtype: info.dtype, tensor: info.name)
     }
 
+    /// The routed experts of a MoE layer, as the architecture stores them (`ExpertTensors`); nil if any is missing.
+    mutating func experts(layer: Int, count: Int, hidden: Int, intermediate: Int) -> [MLPWeights]? {
+        switch architecture.expertTensors {
+        case .perExpert:
+            let experts = (0..<count).compactMap { e in mlp({ .expert(e, $0) }, layer: layer, hidden: hidden, intermediate: intermediate) }
+            return experts.count == count ? experts : nil
+        case .stackedGateUp:
+            let gateUp = stacked(.stackedExperts(.gate), layer: layer, count: count, rows: 2 * intermediate, cols: hidden)
+            let down = stacked(.stackedExperts(.down), layer: layer, count: count, rows: hidden, cols: intermediate)
+            guard let gateUp, let down else { return nil }
+            return (0..<count).map { e in
+                MLPWeights(gate: gateUp[e].rows(0, count: intermediate), up: gateUp[e].rows(intermediate, count: intermediate), down: down[e])
+            }
+        }
+    }
+
+    /// The `count` (rows, cols) matrices of one stacked (count, rows, cols) tensor: views into the mapped file.
+    private mutating func stacked(_ role: TensorRole, layer: Int, count: Int, rows: Int, cols: Int) -> [WeightMatrix]? {
+        guard let (file, info) = lookup(role, layer: layer, shape: [count, rows, cols]),
+              let base = file.bytes(of: info).baseAddress else { return nil }
+        let bytes = rows * cols * info.dtype.byteSize
+        return (0..<count).map { WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: base + $0 * bytes, owner: file) }
+    }
+
     mutating func mlp(_ role: (Projection) -> TensorRole, layer: Int, hidden: Int, intermediate: Int) -> MLPWeights? {
         let gate = matrix(role(.gate), layer: layer, rows: intermediate, cols: hidden)
         let up = matrix(role(.up), layer: layer, rows: intermediate, cols: hidden)
@@ -134,9 +158,7 @@ extension ModelWeights {
                 feedForward = loader.mlp({ .dense($0) }, layer: l, hidden: h, intermediate: intermediate).map { .dense($0) }
             case let .moe(moe):
                 let router = loader.matrix(.router, layer: l, rows: moe.experts, cols: h)
-                let experts = (0..<moe.experts).compactMap { e in
-                    loader.mlp({ .expert(e, $0) }, layer: l, hidden: h, intermediate: moe.expertIntermediate)
-                }
+                let experts = loader.experts(layer: l, count: moe.experts, hidden: h, intermediate: moe.expertIntermediate) ?? []
                 let shared = moe.shared.flatMap { loader.mlp({ .shared($0) }, layer: l, hidden: h, intermediate: $0.intermediate) }
                 let sharedGate = moe.shared?.sigmoidGated == true ? loader.matrix(.sharedExpertGate, layer: l, rows: 1, cols: h) : nil
                 if let router, experts.count == moe.experts {
