@@ -72,19 +72,39 @@ void store_block(float *panel, size_t i, size_t lines, int h, __m256 r[8]) {
     for (size_t t = 0; t < lines; t++) _mm256_store_ps(panel + (i + t) * CK_F32_PANEL + 8 * h, r[t]);
 }
 
+// Row j's 8 weights at k = i..i+7: scale * code in float32, `q4` a constant where it is inlined.
+static inline __attribute__((always_inline)) AVX2_PACK
+__m256 row_block(int q4, const void *codes, const uint16_t *scales, size_t k, size_t j, size_t i) {
+    if (!q4) {
+        size_t groups = (k + CK_GROUP_Q8 - 1) / CK_GROUP_Q8;
+        const int8_t *c = (const int8_t *)codes + j * groups * CK_GROUP_Q8;
+        __m128i eight = _mm_loadl_epi64((const __m128i *)(c + i));
+        return _mm256_mul_ps(_mm256_set1_ps(scale_q8(scales, groups, j, i)), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eight)));
+    }
+    size_t groups = (k + CK_GROUP - 1) / CK_GROUP, supers = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
+    const uint8_t *c = (const uint8_t *)codes + j * groups * (CK_GROUP / 2 + 1);
+    // Byte t of the 4 holds elements 2t (low nibble) and 2t+1 (high): each byte twice, shifted by 0 and 4.
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4), low = _mm256_set1_epi32(15), eight = _mm256_set1_epi32(8);
+    uint32_t four;
+    memcpy(&four, c + i / 2, sizeof four);
+    __m128i bytes = _mm_cvtsi32_si128((int)four);
+    __m256i q = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(bytes, bytes));
+    q = _mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(q, shifts), low), eight);
+    float scale = ck_q4_scale(c, scales + j * supers, groups, i / CK_GROUP);
+    return _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(q));
+}
+
+// The walk both formats share: 8 k values of each half of the panel's rows, transposed and stored as half-lines.
 // Rows past `valid` are zero; a row's codes are read up to its padded length (whole groups), only k lines stored.
-AVX2_PACK
-void ck_f32_pack_panel_q8_avx2(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel) {
-    size_t groups = (k + CK_GROUP_Q8 - 1) / CK_GROUP_Q8, stride = groups * CK_GROUP_Q8;
+static inline __attribute__((always_inline)) AVX2_PACK
+void pack_panel_avx2(int q4, const void *codes, const uint16_t *scales, size_t valid, size_t k, float *panel) {
     for (size_t i = 0; i < k; i += 8) {
         size_t lines = k - i < 8 ? k - i : 8;
         for (int h = 0; h < 2; h++) {
             __m256 r[8];
             for (int t = 0; t < 8; t++) {
                 size_t j = 8 * (size_t)h + (size_t)t;
-                if (j >= valid) { r[t] = _mm256_setzero_ps(); continue; }
-                __m128i eight = _mm_loadl_epi64((const __m128i *)(codes + j * stride + i));
-                r[t] = _mm256_mul_ps(_mm256_set1_ps(scale_q8(scales, groups, j, i)), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eight)));
+                r[t] = j < valid ? row_block(q4, codes, scales, k, j, i) : _mm256_setzero_ps();
             }
             store_block(panel, i, lines, h, r);
         }
@@ -92,30 +112,13 @@ void ck_f32_pack_panel_q8_avx2(const int8_t *codes, const uint16_t *scales, size
 }
 
 AVX2_PACK
+void ck_f32_pack_panel_q8_avx2(const int8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel) {
+    pack_panel_avx2(0, codes, scales, valid, k, panel);
+}
+
+AVX2_PACK
 void ck_f32_pack_panel_q4_avx2(const uint8_t *codes, const uint16_t *scales, size_t valid, size_t k, float *panel) {
-    size_t groups = (k + CK_GROUP - 1) / CK_GROUP, stride = groups * (CK_GROUP / 2 + 1);
-    size_t supers = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
-    // Byte t of the 4 holds elements 2t (low nibble) and 2t+1 (high): each byte twice, shifted by 0 and 4.
-    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4), low = _mm256_set1_epi32(15), eight = _mm256_set1_epi32(8);
-    for (size_t i = 0; i < k; i += 8) {
-        size_t lines = k - i < 8 ? k - i : 8;
-        for (int h = 0; h < 2; h++) {
-            __m256 r[8];
-            for (int t = 0; t < 8; t++) {
-                size_t j = 8 * (size_t)h + (size_t)t;
-                if (j >= valid) { r[t] = _mm256_setzero_ps(); continue; }
-                const uint8_t *c = codes + j * stride;
-                uint32_t four;
-                memcpy(&four, c + i / 2, sizeof four);
-                __m128i bytes = _mm_cvtsi32_si128((int)four);
-                __m256i q = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(bytes, bytes));
-                q = _mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(q, shifts), low), eight);
-                float scale = ck_q4_scale(c, scales + j * supers, groups, i / CK_GROUP);
-                r[t] = _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(q));
-            }
-            store_block(panel, i, lines, h, r);
-        }
-    }
+    pack_panel_avx2(1, codes, scales, valid, k, panel);
 }
 
 #else

@@ -49,6 +49,14 @@ struct BatchInvarianceTests {
         }
         let plain = WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: UnsafeRawPointer(storage.pointer), owner: storage)
         let weight = packing.map { plain.packedForKernel($0, scratch: FloatBuffer(count: 1)) } ?? plain
+        expectRowsIndependentOfBatch(weight, x: x, batch: batch,
+                                     label: "\(rows)x\(cols) \(dtype) \(packing.map { "packed \($0)" } ?? "unpacked")")
+    }
+
+    /// Rows of `x (batch, weight.cols) · weightᵀ` computed in calls of other row counts and places equal the same
+    /// rows of one call over the whole batch (`batch` >= 37).
+    static func expectRowsIndependentOfBatch(_ weight: WeightMatrix, x: [Float], batch: Int, label: String) {
+        let rows = weight.rows, cols = weight.cols
         func product(_ first: Int, _ count: Int) -> [Float] {
             let y = FloatBuffer(count: count * rows)
             x.withUnsafeBufferPointer { xs in
@@ -61,7 +69,7 @@ struct BatchInvarianceTests {
         for (first, count) in [(0, 1), (5, 1), (36, 1), (3, 7), (10, 20), (1, 36)] {
             let part = product(first, count)
             #expect(part == Array(whole[(first * rows)..<((first + count) * rows)]),
-                    "\(rows)x\(cols) \(dtype) \(packing.map { "packed \($0)" } ?? "unpacked"): rows \(first)..<\(first + count) differ from the same rows in a batch of \(batch)")
+                    "\(label): rows \(first)..<\(first + count) differ from the same rows in a batch of \(batch)")
         }
     }
 

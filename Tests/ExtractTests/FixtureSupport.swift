@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 @testable import Extract
 
-/// The five reference fixtures (vendored in Tests/Fixtures/models from ../shared/fixtures/models) and helpers to compare against them.
+/// The reference fixtures (Tests/Fixtures/models: the shared ones vendored, and this project's own) and helpers to compare against them.
 enum Fixtures {
     /// The shared reference fixtures (`../shared/fixtures/models`, vendored byte for byte).
     static let sharedNames = ["olmoe-tiny", "qwen2moe-tiny", "mixtral-tiny", "qwen3moe-tiny", "deepseekmoe-tiny"]

@@ -73,7 +73,7 @@ struct QuantizedF32Tests {
 
     /// A token's products do not depend on the other rows of its call (what sgemm on dequantized tiles does not
     /// promise for large weights): rows computed in calls of other sizes equal the same rows of one call.
-    @Test func rowsDoNotDependOnTheirBatch() throws {
+    @Test func rowsDoNotDependOnTheirBatch() {
         let rows = 1040, cols = 1024, batch = 37
         var generator = SplitMix(seed: 3)
         let x = (0..<(batch * cols)).map { _ in generator.nextFloat() }
@@ -81,19 +81,7 @@ struct QuantizedF32Tests {
             let matrix = KernelCheck.quantizedMatrix(rows: rows, cols: cols, format: format, seed: 5)
             let weight = WeightMatrix(rows: rows, cols: cols, dtype: .f32, base: matrix.base, owner: matrix.owner,
                                       quantized: matrix.quantized, quantizedKernel: .f32)
-            func product(_ first: Int, _ count: Int) -> [Float] {
-                let y = FloatBuffer(count: count * rows)
-                x.withUnsafeBufferPointer { xs in
-                    guard let base = xs.baseAddress else { return }
-                    linear(base + first * cols, ldx: cols, rows: count, weight: weight, into: y.pointer, ldy: rows, scratch: FloatBuffer(count: 1))
-                }
-                return Array(UnsafeBufferPointer(start: y.pointer, count: count * rows))
-            }
-            let whole = product(0, batch)
-            for (first, count) in [(0, 1), (36, 1), (3, 7), (1, 36)] {
-                #expect(product(first, count) == Array(whole[(first * rows)..<((first + count) * rows)]),
-                        "\(format.rawValue): rows \(first)..<\(first + count) differ from the same rows in a batch of \(batch)")
-            }
+            BatchInvarianceTests.expectRowsIndependentOfBatch(weight, x: x, batch: batch, label: format.rawValue)
         }
     }
 
