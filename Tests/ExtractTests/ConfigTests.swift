@@ -40,12 +40,12 @@ struct ConfigTests {
 
     @Test func fixtureSpecsCarryEachArchitecturesDifferences() throws {
         let olmoe = try spec(json(Fixtures.url("olmoe-tiny").appendingPathComponent("config.json")))
-        #expect(olmoe.attention.qkNorm == .wholeProjection && olmoe.ropeTheta == 10_000 && olmoe.layers[0].moe?.renormalize == false)
+        #expect(olmoe.attention.qkNorm == .wholeProjection && olmoe.ropeTheta == 10_000 && olmoe.layers[0].moe?.routing.renormalize == false)
         let qwen3 = try spec(json(Fixtures.url("qwen3moe-tiny").appendingPathComponent("config.json")))
         #expect(qwen3.headDim == 32 && qwen3.qWidth == 128 && qwen3.attention.qkNorm == .perHead && qwen3.topK == 2)
-        #expect(qwen3.layers[0].moe?.renormalize == true)
+        #expect(qwen3.layers[0].moe?.routing.renormalize == true)
         let mixtral = try spec(json(Fixtures.url("mixtral-tiny").appendingPathComponent("config.json")))
-        #expect(mixtral.headDim == 16 && mixtral.layers[0].moe?.renormalize == true && mixtral.ropeTheta == 1_000_000)
+        #expect(mixtral.headDim == 16 && mixtral.layers[0].moe?.routing.renormalize == true && mixtral.ropeTheta == 1_000_000)
         let qwen2 = try spec(json(Fixtures.url("qwen2moe-tiny").appendingPathComponent("config.json")))
         #expect(qwen2.attention.qkvBias && qwen2.layers[0].moe?.shared == SharedExpertSpec(intermediate: 48, sigmoidGated: true))
         let deepseek = try spec(json(Fixtures.url("deepseekmoe-tiny").appendingPathComponent("config.json")))

@@ -203,7 +203,7 @@ struct F32KernelTests {
         #expect(weights.embedding.packed == nil)
         var routers = 0
         for layer in weights.layers {
-            #expect([layer.attention.q, layer.attention.k, layer.attention.v, layer.attention.o].allSatisfy { $0.packed?.element == .f32 })
+            #expect(layer.attention.matrices.allSatisfy { $0.matrix.packed?.element == .f32 })
             guard case let .moe(moe) = layer.feedForward else { continue }
             routers += 1
             #expect(moe.router.packed == nil && moe.sharedGate?.packed == nil)

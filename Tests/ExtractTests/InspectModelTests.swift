@@ -9,6 +9,10 @@ import TestSupport
 struct InspectModelTests {
     struct Card: Sendable, CustomStringConvertible {
         let path: String, total: Double, active: Double, layers: Int, experts: Int, topK: Int, moeLayers: Int
+        /// The card's active count leaves out the embeddings (ERNIE: "3B activated" next to 3.35B with them).
+        var activeWithoutEmbeddings = false
+        /// Billions of slack beyond 1%: 0.05 for cards quoting one decimal, more for cards rounding to whole billions.
+        var slack = 0.05
         var description: String { path }
     }
 
@@ -52,15 +56,20 @@ struct CommittedConfigTests {
     static let cards: [InspectModelTests.Card] = [
         // Granite 3.1 1B-A400M card: 1.3B total, 400M active; 24 layers, 32 experts, top-8.
         .init(path: "ibm-granite--granite-3.1-1b-a400m-base.json", total: 1.3, active: 0.4, layers: 24, experts: 32, topK: 8, moeLayers: 24),
+        // ERNIE-4.5-21B-A3B card: 21B total, 3B activated (21.8B is the figure quoted beside its config); layer 0 dense,
+        // 64 routed + 2 shared experts, top-6. The card rounds to whole billions, hence the 0.1B slack on 3B.
+        .init(path: "baidu--ERNIE-4.5-21B-A3B-PT.json", total: 21.8, active: 3.0, layers: 28, experts: 64, topK: 6, moeLayers: 27,
+              activeWithoutEmbeddings: true, slack: 0.1),
     ]
 
     @Test(arguments: cards)
     func parameterCountsMatchTheModelCard(_ card: InspectModelTests.Card) throws {
         let url = SharedData.repository("Tests/Fixtures/configs").appendingPathComponent(card.path)
         let summary = try ModelSummary.inspect(directory: url)
-        let total = Double(summary.parameters.total) / 1e9, active = Double(summary.parameters.active) / 1e9
-        #expect(abs(total - card.total) <= 0.05 + 0.01 * card.total, "total \(total)B")
-        #expect(abs(active - card.active) <= 0.05 + 0.01 * card.active, "active \(active)B")
+        let total = Double(summary.parameters.total) / 1e9
+        let active = Double(card.activeWithoutEmbeddings ? summary.parameters.nonEmbeddingActive : summary.parameters.active) / 1e9
+        #expect(abs(total - card.total) <= card.slack + 0.01 * card.total, "total \(total)B")
+        #expect(abs(active - card.active) <= card.slack + 0.01 * card.active, "active \(active)B")
         #expect(summary.layers == card.layers && summary.experts == card.experts && summary.topK == card.topK)
         #expect(summary.moeLayers.count == card.moeLayers)
         print("\(card.path): \(summary.text.split(separator: "\n").filter { $0.hasPrefix("parameters") || $0.hasPrefix("quantized") }.joined(separator: "; "))")
@@ -73,5 +82,41 @@ struct CommittedConfigTests {
         #expect(summary.embeddingMultiplier == 12 && summary.residualMultiplier == 0.22 && summary.attentionScale == 0.015625)
         #expect(summary.renormalizeTopK, "softmax over the chosen k = softmax, top-k, renormalise")
         #expect(summary.text.contains("multipliers: embedding 12.0, residual 0.22, attention scale 0.015625"))
+    }
+
+    /// ERNIE's router reaches the spec: choice by softmax + correction bias, renormalised with the moe_norm_min
+    /// floor; interleaved RoPE; tied embeddings by transformers' default.
+    @Test func ernieRoutingAndRopeReachTheSpec() throws {
+        let url = SharedData.repository("Tests/Fixtures/configs/baidu--ERNIE-4.5-21B-A3B-PT.json")
+        let (spec, _) = try Architectures.spec(config: try Data(contentsOf: url), file: url.path)
+        let routing = try #require(spec.layers[1].moe?.routing)
+        #expect(routing == RoutingPolicy(scoring: .softmax, selectionBias: true, renormalize: true, renormalizationFloor: 1e-12))
+        #expect(spec.layers[0].moe == nil && spec.attention.rope == .interleaved && spec.tiedEmbeddings)
+        #expect(spec.layers[1].moe?.shared == SharedExpertSpec(intermediate: 3072, sigmoidGated: false))
+    }
+}
+
+/// transformers' default config of every model type issue 12 names (written by scripts/reference/default_configs.py):
+/// the supported ones inspect without error, the rest are refused by name, not by some later key.
+struct TransformersDefaultConfigTests {
+    static let folder = SharedData.repository("Tests/Fixtures/configs/transformers-defaults")
+    static let supported: Set = ["granitemoe", "ernie4_5_moe", "deepseek_v2"]
+    static let all = ["deepseek_v2", "deepseek_v3", "gpt_oss", "granitemoe", "ernie4_5_moe"]
+
+    @Test(arguments: all)
+    func defaultConfigIsRecognisedOrRefusedByType(_ modelType: String) throws {
+        let url = Self.folder.appendingPathComponent("\(modelType).json")
+        if Self.supported.contains(modelType) {
+            let summary = try ModelSummary.inspect(directory: url)
+            #expect(summary.modelType == modelType && summary.experts > 0 && summary.parameters.total > summary.parameters.active)
+        } else {
+            #expect(!Architectures.supportedTypes.contains(modelType), "\(modelType) is supported now: move it to `supported`")
+            do {
+                _ = try ModelSummary.inspect(directory: url)
+                Issue.record("\(modelType) inspected without error")
+            } catch let ConfigError.unsupportedModelType(_, found, _) {
+                #expect(found == modelType)
+            }
+        }
     }
 }

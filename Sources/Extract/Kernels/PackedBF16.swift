@@ -325,10 +325,7 @@ extension ModelWeights {
         func pack(_ m: WeightMatrix) -> WeightMatrix { m.packedForModel(element, includingSmall: includingSmall, scratch: scratch) }
         for l in layers.indices {
             var layer = layers[l]
-            layer.attention.q = pack(layer.attention.q)
-            layer.attention.k = pack(layer.attention.k)
-            layer.attention.v = pack(layer.attention.v)
-            layer.attention.o = pack(layer.attention.o)
+            layer.attention = layer.attention.mapMatrices { pack($1) }
             switch layer.feedForward {
             case let .dense(w):
                 layer.feedForward = .dense(w.packedForKernel(element, includingSmall: includingSmall, scratch: scratch))

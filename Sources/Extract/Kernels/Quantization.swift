@@ -174,7 +174,7 @@ public struct QuantizedSize: Sendable, Equatable {
         otherBytes = h * 2
         for layer in spec.layers {
             let a = format.attentionFormat
-            projectionBytes += matrix(spec.qWidth, h, a) + 2 * matrix(spec.kvWidth, h, a) + matrix(h, spec.qWidth, a)
+            projectionBytes += spec.attentionMatrices.reduce(0) { $0 + matrix($1.rows, $1.cols, a) }
             otherBytes += 2 * h * 2
             switch layer {
             case let .dense(intermediate): projectionBytes += mlp(intermediate)

@@ -32,7 +32,11 @@ public enum TensorRole: Hashable, Sendable {
     case embedding, finalNorm
     case inputNorm, postAttentionNorm
     case q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm
+    /// Multi-head latent attention's projections and norms (`LatentAttentionSpec`).
+    case qA, qANorm, qB, kvA, kvANorm, kvB
     case router
+    /// `e_score_correction_bias` (E) of routers that choose by score + bias (`RoutingPolicy.selectionBias`).
+    case routerSelectionBias
     case expert(Int, Projection)
     /// Every expert's `projection` in one stacked tensor (`ExpertTensors`).
     case stackedExperts(Projection)
@@ -60,7 +64,14 @@ extension Architecture {
         case .oBias: return prefix + "self_attn.o_proj.bias"
         case .qNorm: return prefix + "self_attn.q_norm.weight"
         case .kNorm: return prefix + "self_attn.k_norm.weight"
+        case .qA: return prefix + "self_attn.q_a_proj.weight"
+        case .qANorm: return prefix + "self_attn.q_a_layernorm.weight"
+        case .qB: return prefix + "self_attn.q_b_proj.weight"
+        case .kvA: return prefix + "self_attn.kv_a_proj_with_mqa.weight"
+        case .kvANorm: return prefix + "self_attn.kv_a_layernorm.weight"
+        case .kvB: return prefix + "self_attn.kv_b_proj.weight"
         case .router: return prefix + "mlp.gate.weight"
+        case .routerSelectionBias: return prefix + "mlp.gate.e_score_correction_bias"
         case let .expert(e, projection): return prefix + "mlp.experts.\(e).\(projection.rawValue)_proj.weight"
         case let .stackedExperts(projection): return prefix + "mlp.experts.\(projection == .down ? "down" : "gate_up")_proj"
         case let .shared(projection): return prefix + "mlp.shared_expert.\(projection.rawValue)_proj.weight"
@@ -77,7 +88,8 @@ extension Architecture {
 enum Architectures {
     static var all: [any Architecture.Type] {
         [OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
-         MixtralArchitecture.self, Qwen3MoeArchitecture.self, GraniteMoeArchitecture.self]
+         MixtralArchitecture.self, Qwen3MoeArchitecture.self, GraniteMoeArchitecture.self,
+         Ernie45MoeArchitecture.self, DeepseekV2Architecture.self]
     }
 
     static var supportedTypes: [String] { all.map { $0.modelType } }

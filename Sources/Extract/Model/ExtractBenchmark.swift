@@ -86,11 +86,12 @@ public struct ExtractBenchmark {
     /// Multiply-adds x 2 per real token: projections, router, top-k experts, shared experts, and attention's
     /// q·k and p·v over `averageLength / 2` keys on average (causal).
     public static func flopsPerToken(_ spec: ModelSpec, averageLength: Double) -> Double {
-        let h = Double(spec.hiddenSize), qw = Double(spec.qWidth), kvw = Double(spec.kvWidth)
+        let h = Double(spec.hiddenSize), qw = Double(spec.qWidth), ow = Double(spec.attentionOutputWidth)
+        let projections = Double(spec.attentionMatrices.reduce(0) { $0 + $1.rows * $1.cols })
         var total = 0.0
         for layer in spec.layers {
-            total += 2 * h * (2 * qw + 2 * kvw)
-            total += 2 * 2 * qw * averageLength / 2
+            total += 2 * projections
+            total += 2 * (qw + ow) * averageLength / 2
             switch layer {
             case let .dense(intermediate):
                 total += 2 * 3 * h * Double(intermediate)

@@ -8,38 +8,33 @@ extension ForwardPass {
         linear(gate, ldx: i, rows: rows, weight: w.down, into: out, ldy: h, scratch: state.weightTile)
     }
 
-    /// The MoE block, written once; the architecture's routing policy is in `w.spec`.
+    /// The MoE block, written once; the architecture's routing policy is in `w.spec.routing`.
     ///
-    /// logits = router(x) -> "ffn_moe_logits"; p = softmax(logits) over all experts; the top-k of p (ties: lower
-    /// expert first), renormalised to sum 1 when the policy says so (Mixtral, `norm_topk_prob`). Dispatch: count the
-    /// tokens of each expert, gather them, one gated MLP (one sgemm per projection) per active expert, scatter-add
-    /// the weighted outputs. Shared experts run on every token, scaled by sigmoid(shared_expert_gate(x)) when gated.
+    /// logits = router(x) -> "ffn_moe_logits"; each token's k experts and weights from `RoutingPolicy.route`
+    /// (softmax -> top-k -> renormalise for the first five families). Dispatch: count the tokens of each expert,
+    /// gather them, one gated MLP (one sgemm per projection) per active expert, scatter-add the weighted outputs.
+    /// Shared experts run on every token, scaled by sigmoid(shared_expert_gate(x)) when gated.
     func mixtureOfExperts(_ w: MoEWeights, input: UnsafePointer<Float>, rows n: Int, layer: Int, state: RunState,
                           capture: CaptureSink, into out: UnsafeMutablePointer<Float>) {
         let h = spec.hiddenSize, experts = w.spec.experts, k = w.spec.topK
-        let logits = state.routerLogits.pointer, probabilities = state.probabilities.pointer
+        let logits = state.routerLogits.pointer
         linear(input, ldx: h, rows: n, weight: w.router, into: logits, ldy: experts, scratch: state.weightTile)
         capture.emit(.routerLogits, layer: layer, logits, rows: n, columns: experts)
 
         // Route: chosen[t * k + j] is token t's j-th expert, with weight chosenWeights[t * k + j].
-        state.chosen.removeAll(keepingCapacity: true)
-        state.chosenWeights.removeAll(keepingCapacity: true)
-        var picks = [Int](repeating: 0, count: k)
+        state.reserveChoices(n * k)
         var counts = [Int](repeating: 0, count: experts)
-        for t in 0..<n {
-            probabilities.update(from: logits + t * experts, count: experts)
-            softmax(probabilities, count: experts)
-            picks.withUnsafeMutableBufferPointer { buffer in
-                if let base = buffer.baseAddress { topK(probabilities, count: experts, k: k, into: base) }
-            }
-            var total: Float = 0
-            for e in picks { total += probabilities[e] }
-            for e in picks {
-                state.chosen.append(e)
-                state.chosenWeights.append(w.spec.renormalize ? probabilities[e] / total : probabilities[e])
-                counts[e] += 1
+        state.chosen.withUnsafeMutableBufferPointer { chosen in
+            state.chosenWeights.withUnsafeMutableBufferPointer { chosenWeights in
+                guard let picks = chosen.baseAddress, let weights = chosenWeights.baseAddress else { return }
+                for t in 0..<n {
+                    w.spec.routing.route(logits + t * experts, experts: experts, k: k, selectionBias: w.selectionBias,
+                                         scores: state.probabilities.pointer, ranked: state.rankedScores.pointer,
+                                         picks: picks + t * k, weights: weights + t * k)
+                }
             }
         }
+        for slot in 0..<(n * k) { counts[state.chosen[slot]] += 1 }
         // Group the (token, weight) pairs by expert, tokens in ascending order.
         var starts = [Int](repeating: 0, count: experts + 1)
         for e in 0..<experts { starts[e + 1] = starts[e] + counts[e] }

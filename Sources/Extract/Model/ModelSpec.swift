@@ -32,8 +32,37 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     /// The routed-expert count (the router's width), from the first MoE layer.
     public var expertCount: Int { layers.lazy.compactMap(\.moe).first?.experts ?? 0 }
     public var topK: Int { layers.lazy.compactMap(\.moe).first?.topK ?? 0 }
-    public var qWidth: Int { headCount * headDim }
-    public var kvWidth: Int { kvHeadCount * headDim }
+    /// Per-head widths: q·k runs over `qkHeadDim` values, each head's value and output has `vHeadDim`. Both are
+    /// `headDim` except under multi-head latent attention (`LatentAttentionSpec`).
+    public var qkHeadDim: Int { attention.latent.map { $0.qkNopeHeadDim + $0.qkRopeHeadDim } ?? headDim }
+    public var vHeadDim: Int { attention.latent?.vHeadDim ?? headDim }
+    /// The dimensions RoPE rotates in each q and k head: all of them, or MLA's rope part.
+    public var ropeDim: Int { attention.latent?.qkRopeHeadDim ?? headDim }
+    public var qWidth: Int { headCount * qkHeadDim }
+    /// Width of one token's keys (all kv heads).
+    public var kvWidth: Int { kvHeadCount * qkHeadDim }
+    /// Width of one token's values, and of the attention output before o_proj.
+    public var vWidth: Int { kvHeadCount * vHeadDim }
+    public var attentionOutputWidth: Int { headCount * vHeadDim }
+
+    /// Every attention projection's (rows, cols), by the short name the weights and the quantized cache use: the one
+    /// list behind parameter counts, FLOPs and the resident-size estimate.
+    public var attentionMatrices: [(name: String, rows: Int, cols: Int)] {
+        let h = hiddenSize
+        guard let latent = attention.latent else {
+            return [("q", qWidth, h), ("k", kvWidth, h), ("v", vWidth, h), ("o", h, attentionOutputWidth)]
+        }
+        var list: [(name: String, rows: Int, cols: Int)] = []
+        if let rank = latent.qLoraRank {
+            list += [("q_a", rank, h), ("q_b", qWidth, rank)]
+        } else {
+            list.append(("q", qWidth, h))
+        }
+        list += [("kv_a", latent.kvLoraRank + latent.qkRopeHeadDim, h),
+                 ("kv_b", headCount * (latent.qkNopeHeadDim + latent.vHeadDim), latent.kvLoraRank),
+                 ("o", h, attentionOutputWidth)]
+        return list
+    }
 }
 
 public struct AttentionSpec: Sendable, Equatable, Codable {
@@ -46,6 +75,37 @@ public struct AttentionSpec: Sendable, Equatable, Codable {
     public var clipQKV: Float?
     /// The factor of q·kᵀ before the softmax; nil = 1/sqrt(head_dim) (Granite: `attention_multiplier`).
     public var scale: Float? = nil
+    /// Which pairs of a head's dimensions RoPE rotates together.
+    public var rope: RotaryLayout = .halves
+    /// Multi-head latent attention (DeepSeek-V2/V3) in place of q/k/v projections; nil = MHA/GQA.
+    public var latent: LatentAttentionSpec? = nil
+}
+
+/// DeepSeek's multi-head latent attention: keys and values come from one low-rank latent per token,
+///
+///     q        = q_proj(x)  or  q_b(rmsnorm(q_a(x)))                    (heads x (nope + rope))
+///     c, k_pe  = kv_a_proj_with_mqa(x) split (kv_lora_rank, rope)      k_pe is shared by every head
+///     k_nope, v = kv_b(rmsnorm(c)) split per head (nope, v_head_dim)
+///     k        = (k_nope, RoPE(k_pe)),  q = (q_nope, RoPE(q_pe))
+///
+/// then ordinary causal attention with heads x heads (no grouping) and values of `vHeadDim`.
+public struct LatentAttentionSpec: Sendable, Equatable, Codable {
+    /// nil: q is one projection of the hidden state (DeepSeek-V2-Lite).
+    public var qLoraRank: Int?
+    public var kvLoraRank: Int
+    public var qkNopeHeadDim: Int
+    public var qkRopeHeadDim: Int
+    public var vHeadDim: Int
+    /// The eps of q_a_layernorm and kv_a_layernorm: transformers builds them with the RMSNorm default 1e-6,
+    /// not `rms_norm_eps`.
+    public var normEps: Float
+}
+
+public enum RotaryLayout: String, Sendable, Equatable, Codable {
+    /// Dimension i with i + head_dim/2 (transformers' `rotate_half`, the llama / GPT-NeoX layout).
+    case halves
+    /// Dimension 2i with 2i + 1 (GPT-J / GLM layout: ERNIE 4.5, DeepSeek-V3's `rope_interleave`).
+    case interleaved
 }
 
 public enum QKNorm: String, Sendable, Equatable, Codable {
@@ -67,15 +127,80 @@ public enum FeedForwardSpec: Sendable, Equatable, Codable {
     }
 }
 
-/// One MoE block: router linear -> softmax over all experts -> top-k -> optional renormalisation of the k weights
-/// -> weighted sum of the chosen experts, plus optional always-on shared experts.
+/// One MoE block: router linear -> the routing policy chooses k experts and their weights -> weighted sum of the
+/// chosen experts, plus optional always-on shared experts.
 public struct MoESpec: Sendable, Equatable, Codable {
     public var experts: Int
     public var topK: Int
     public var expertIntermediate: Int
-    /// Renormalise the k chosen probabilities to sum 1 (`norm_topk_prob`; Mixtral always, which equals its softmax over the chosen k).
-    public var renormalize: Bool
+    public var routing: RoutingPolicy
     public var shared: SharedExpertSpec?
+
+    public init(experts: Int, topK: Int, expertIntermediate: Int, routing: RoutingPolicy, shared: SharedExpertSpec?) {
+        self.experts = experts
+        self.topK = topK
+        self.expertIntermediate = expertIntermediate
+        self.routing = routing
+        self.shared = shared
+    }
+
+    /// The policy of the first five families: softmax over all experts, top-k, optional renormalisation.
+    public init(experts: Int, topK: Int, expertIntermediate: Int, renormalize: Bool, shared: SharedExpertSpec?) {
+        self.init(experts: experts, topK: topK, expertIntermediate: expertIntermediate,
+                  routing: RoutingPolicy(renormalize: renormalize), shared: shared)
+    }
+}
+
+/// How a router turns its logits into k experts and their weights, as llama.cpp's `build_moe_ffn` gating options:
+///
+///     scores   = softmax(logits) over all experts | sigmoid(logits)            (scoring)
+///     choose   = top-k of scores [+ selection bias] [within the best groups]   (selectionBias, groups)
+///     weights  = scores of the chosen, [/ max(sum, floor)] [* scale]          (renormalize, renormalizationFloor, scale)
+///
+/// The bias only chooses; the weights come from the unbiased scores (DeepSeek-V3, ERNIE 4.5 `e_score_correction_bias`).
+public struct RoutingPolicy: Sendable, Equatable, Codable {
+    public enum Scoring: String, Sendable, Equatable, Codable { case softmax, sigmoid }
+
+    public var scoring: Scoring = .softmax
+    /// A learned per-expert bias (`e_score_correction_bias`) added to the scores for the choice only.
+    public var selectionBias: Bool = false
+    /// Renormalise the k chosen weights to sum 1 (`norm_topk_prob`; Mixtral always, which equals its softmax over the chosen k).
+    public var renormalize: Bool
+    /// The renormalising sum is at least this (ERNIE's `moe_norm_min`), so k near-zero scores cannot blow up.
+    public var renormalizationFloor: Float? = nil
+    /// The chosen weights times this, after renormalising (`routed_scaling_factor`).
+    public var scale: Float = 1
+    /// Group-limited choice (DeepSeek-V2 `group_limited_greedy`, V3 `noaux_tc`); nil = top-k over all experts.
+    public var groups: ExpertGroups? = nil
+
+    public init(scoring: Scoring = .softmax, selectionBias: Bool = false, renormalize: Bool,
+                renormalizationFloor: Float? = nil, scale: Float = 1, groups: ExpertGroups? = nil) {
+        self.scoring = scoring
+        self.selectionBias = selectionBias
+        self.renormalize = renormalize
+        self.renormalizationFloor = renormalizationFloor
+        self.scale = scale
+        self.groups = groups
+    }
+}
+
+/// The experts split into `count` equal groups; only the `kept` best groups may supply the k experts.
+public struct ExpertGroups: Sendable, Equatable, Codable {
+    public enum Score: String, Sendable, Equatable, Codable {
+        /// A group's best expert score (DeepSeek-V2).
+        case best
+        /// The sum of a group's two best (biased) scores (DeepSeek-V3).
+        case sumOfBestTwo
+    }
+    public var count: Int
+    public var kept: Int
+    public var score: Score
+
+    public init(count: Int, kept: Int, score: Score) {
+        self.count = count
+        self.kept = kept
+        self.score = score
+    }
 }
 
 public struct SharedExpertSpec: Sendable, Equatable, Codable {

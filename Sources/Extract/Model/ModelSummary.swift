@@ -13,8 +13,9 @@ public struct ParameterCount: Codable, Sendable, Equatable {
 
     init(spec: ModelSpec) {
         let h = spec.hiddenSize, qw = spec.qWidth, kvw = spec.kvWidth
-        var attention = h * qw + 2 * h * kvw + qw * h + 2 * h  // q, k, v, o, two layer norms
-        if spec.attention.qkvBias { attention += qw + 2 * kvw }
+        var attention = spec.attentionMatrices.reduce(2 * h) { $0 + $1.rows * $1.cols }  // projections, two layer norms
+        if let latent = spec.attention.latent { attention += latent.kvLoraRank + (latent.qLoraRank ?? 0) }  // latent norms
+        if spec.attention.qkvBias { attention += qw + kvw + spec.vWidth }
         if spec.attention.outputBias { attention += h }
         switch spec.attention.qkNorm {
         case .none: break
@@ -31,7 +32,7 @@ public struct ParameterCount: Codable, Sendable, Equatable {
                 active += 3 * h * intermediate
             case let .moe(moe):
                 let expert = 3 * h * moe.expertIntermediate
-                var always = moe.experts * h  // router
+                var always = moe.experts * h + (moe.routing.selectionBias ? moe.experts : 0)  // router (+ its bias)
                 if let shared = moe.shared { always += 3 * h * shared.intermediate + (shared.sigmoidGated ? h : 0) }
                 total += always + moe.experts * expert
                 active += always + moe.topK * expert
@@ -56,6 +57,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var experts: Int
     public var topK: Int
     public var renormalizeTopK: Bool
+    /// The routing policy in words (`RoutingPolicy.description`); nil in summaries stored before it existed.
+    public var routing: String?
     public var expertIntermediateSize: Int
     public var sharedExpertIntermediateSize: Int?
     public var sharedExpertGated: Bool?
@@ -67,6 +70,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var qkNorm: String
     public var qkvBias: Bool
     public var clipQKV: Float?
+    /// MLA's ranks and head dims in words (nil without MLA, and in summaries stored before it existed).
+    public var latentAttention: String?
     /// Granite's multipliers (nil elsewhere): embedding, residual, and the attention scale replacing 1/sqrt(head_dim).
     public var embeddingMultiplier: Float?
     public var residualMultiplier: Float?
@@ -96,7 +101,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         let moe = spec.layers.lazy.compactMap(\.moe).first
         experts = moe?.experts ?? 0
         topK = moe?.topK ?? 0
-        renormalizeTopK = moe?.renormalize ?? false
+        renormalizeTopK = moe?.routing.renormalize ?? false
+        routing = moe?.routing.description
         expertIntermediateSize = moe?.expertIntermediate ?? 0
         sharedExpertIntermediateSize = moe?.shared?.intermediate
         sharedExpertGated = moe?.shared?.sigmoidGated
@@ -108,6 +114,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         qkNorm = spec.attention.qkNorm.rawValue
         qkvBias = spec.attention.qkvBias
         clipQKV = spec.attention.clipQKV
+        latentAttention = spec.attention.latent.map {
+            "MLA: q_lora_rank \($0.qLoraRank.map(String.init) ?? "none"), kv_lora_rank \($0.kvLoraRank), qk head \($0.qkNopeHeadDim) + rope \($0.qkRopeHeadDim), v head \($0.vHeadDim)"
+        }
         embeddingMultiplier = spec.embeddingMultiplier
         residualMultiplier = spec.residualMultiplier
         attentionScale = spec.attention.scale
@@ -147,7 +156,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         var lines = [
             "model_type: \(modelType)  (\(reference))",
             "layers: \(layers)  MoE: \(ranges(moeLayers))  dense: \(denseLayers.isEmpty ? "none" : ranges(denseLayers))",
-            "experts: \(experts) routed, top-\(topK)\(renormalizeTopK ? " renormalised" : ""), expert intermediate \(expertIntermediateSize)",
+            "experts: \(experts) routed, top-\(topK)\(renormalizeTopK ? " renormalised" : ""), expert intermediate \(expertIntermediateSize)"
+                + (routing.map { "; routing: \($0)" } ?? ""),
         ]
         if let shared = sharedExpertIntermediateSize {
             lines.append("shared experts: intermediate \(shared), \(sharedExpertGated == true ? "sigmoid-gated" : "ungated")")
@@ -156,6 +166,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
             "hidden size: \(hiddenSize)  vocab: \(vocabSize)",
             "attention: \(attentionHeads) heads, \(keyValueHeads) kv heads (\(attentionHeads == keyValueHeads ? "MHA" : "GQA")), head_dim \(headDim), q/k norm: \(qkNorm)\(qkvBias ? ", qkv bias" : "")\(clipQKV.map { ", clip_qkv \($0)" } ?? "")",
         ]
+        if let latentAttention { lines.append("attention kind: \(latentAttention)") }
         if embeddingMultiplier != nil || residualMultiplier != nil || attentionScale != nil {
             lines.append("multipliers: embedding \(embeddingMultiplier ?? 1), residual \(residualMultiplier ?? 1), attention scale \(attentionScale.map { "\($0)" } ?? "1/sqrt(head_dim)")")
         }

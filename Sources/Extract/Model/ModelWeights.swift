@@ -9,12 +9,65 @@ struct MLPWeights {
 }
 
 struct AttentionWeights {
-    var q: WeightMatrix  // (heads * head_dim, H)
-    var k: WeightMatrix  // (kv_heads * head_dim, H)
-    var v: WeightMatrix  // (kv_heads * head_dim, H)
-    var o: WeightMatrix  // (H, heads * head_dim)
+    var projections: AttentionProjections
+    var o: WeightMatrix  // (H, heads * v_head_dim)
     var qBias: [Float]?, kBias: [Float]?, vBias: [Float]?, oBias: [Float]?
     var qNorm: [Float]?, kNorm: [Float]?
+
+    /// Every matrix with its short name (`ModelSpec.attentionMatrices`' names and order): what quantizing, packing,
+    /// byte counts and the quantized cache walk.
+    var matrices: [(name: String, matrix: WeightMatrix)] {
+        switch projections {
+        case let .grouped(q, k, v):
+            return [("q", q), ("k", k), ("v", v), ("o", o)]
+        case let .latent(latent):
+            let query: [(name: String, matrix: WeightMatrix)]
+            switch latent.query {
+            case let .direct(q): query = [("q", q)]
+            case let .lowRank(a, _, b): query = [("q_a", a), ("q_b", b)]
+            }
+            return query + [("kv_a", latent.kvA), ("kv_b", latent.kvB), ("o", o)]
+        }
+    }
+
+    /// The weights with `transform(name, matrix)` applied to every matrix of `matrices`, in that order.
+    func mapMatrices(_ transform: (String, WeightMatrix) -> WeightMatrix) -> AttentionWeights {
+        var result = self
+        result.o = transform("o", o)
+        switch projections {
+        case let .grouped(q, k, v):
+            result.projections = .grouped(q: transform("q", q), k: transform("k", k), v: transform("v", v))
+        case var .latent(latent):
+            switch latent.query {
+            case let .direct(q): latent.query = .direct(transform("q", q))
+            case let .lowRank(a, norm, b): latent.query = .lowRank(a: transform("q_a", a), norm: norm, b: transform("q_b", b))
+            }
+            latent.kvA = transform("kv_a", latent.kvA)
+            latent.kvB = transform("kv_b", latent.kvB)
+            result.projections = .latent(latent)
+        }
+        return result
+    }
+}
+
+enum AttentionProjections {
+    /// MHA / GQA: q (heads * head_dim, H), k and v (kv_heads * head_dim, H).
+    case grouped(q: WeightMatrix, k: WeightMatrix, v: WeightMatrix)
+    case latent(LatentAttentionWeights)
+}
+
+/// MLA's projections (`LatentAttentionSpec`).
+struct LatentAttentionWeights {
+    enum Query {
+        /// q_proj (heads * qk_head_dim, H).
+        case direct(WeightMatrix)
+        /// q_a_proj (q_lora_rank, H), q_a_layernorm, q_b_proj (heads * qk_head_dim, q_lora_rank).
+        case lowRank(a: WeightMatrix, norm: [Float], b: WeightMatrix)
+    }
+    var query: Query
+    var kvA: WeightMatrix       // kv_a_proj_with_mqa (kv_lora_rank + rope, H)
+    var kvANorm: [Float]        // kv_a_layernorm (kv_lora_rank)
+    var kvB: WeightMatrix       // kv_b_proj (heads * (nope + v_head_dim), kv_lora_rank)
 }
 
 struct MoEWeights {
@@ -23,6 +76,8 @@ struct MoEWeights {
     var experts: [MLPWeights]
     var shared: MLPWeights?
     var sharedGate: WeightMatrix?  // (1, H)
+    /// `e_score_correction_bias` (E): added to the router scores to choose experts only (`RoutingPolicy.selectionBias`).
+    var selectionBias: [Float]? = nil
 }
 
 enum FeedForwardWeights {
@@ -67,14 +122,14 @@ struct WeightLoader {
         self.architecture = architecture
     }
 
-    private mutating func lookup(_ role: TensorRole, layer: Int, shape: [Int]) -> (SafetensorsFile, TensorInfo)? {
+    private mutating func lookup(_ role: TensorRole, layer: Int, shape: [Int], alsoAccepting other: [Int]? = nil) -> (SafetensorsFile, TensorInfo)? {
         let name = architecture.tensorName(role, layer: layer)
         consumed.insert(name)
         guard let (file, info) = try? checkpoint.tensor(name) else {
             missing.append(name)
             return nil
         }
-        guard info.shape == shape else {
+        guard info.shape == shape || info.shape == other else {
             wrongShape.append("\(name) is \(info.shape), config.json implies \(shape)")
             return nil
         }
@@ -92,8 +147,9 @@ struct WeightLoader {
         return WeightMatrix(rows: rows, cols: cols, dtype: info.dtype, base: base, owner: file)
     }
 
+    /// A (count) tensor; ERNIE stores its correction bias as (1, count), which reads the same.
     mutating func vector(_ role: TensorRole, layer: Int = 0, count: Int) -> [Float]? {
-        guard let (file, info) = lookup(role, layer: layer, shape: [count]) else { return nil }
+        guard let (file, info) = lookup(role, layer: layer, shape: [count], alsoAccepting: [1, count]) else { return nil }
         return try? DTypeConversion.floats(from: file.bytes(of: info), dtype: info.dtype, tensor: info.name)
     }
 
@@ -161,8 +217,10 @@ extension ModelWeights {
                 let experts = loader.experts(layer: l, count: moe.experts, hidden: h, intermediate: moe.expertIntermediate) ?? []
                 let shared = moe.shared.flatMap { loader.mlp({ .shared($0) }, layer: l, hidden: h, intermediate: $0.intermediate) }
                 let sharedGate = moe.shared?.sigmoidGated == true ? loader.matrix(.sharedExpertGate, layer: l, rows: 1, cols: h) : nil
-                if let router, experts.count == moe.experts {
-                    feedForward = .moe(MoEWeights(spec: moe, router: router, experts: experts, shared: shared, sharedGate: sharedGate))
+                let bias = moe.routing.selectionBias ? loader.vector(.routerSelectionBias, layer: l, count: moe.experts) : nil
+                if let router, experts.count == moe.experts, bias != nil || !moe.routing.selectionBias {
+                    feedForward = .moe(MoEWeights(spec: moe, router: router, experts: experts, shared: shared,
+                                                  sharedGate: sharedGate, selectionBias: bias))
                 } else {
                     feedForward = nil
                 }
@@ -181,14 +239,20 @@ extension ModelWeights {
 
     private static func loadAttention(_ loader: inout WeightLoader, spec: ModelSpec, layer l: Int) -> AttentionWeights? {
         let h = spec.hiddenSize, qw = spec.qWidth, kvw = spec.kvWidth
-        let q = loader.matrix(.q, layer: l, rows: qw, cols: h)
-        let k = loader.matrix(.k, layer: l, rows: kvw, cols: h)
-        let v = loader.matrix(.v, layer: l, rows: kvw, cols: h)
-        let o = loader.matrix(.o, layer: l, rows: h, cols: qw)
         let a = spec.attention
+        let projections: AttentionProjections?
+        if let latent = a.latent {
+            projections = loadLatent(&loader, spec: spec, latent: latent, layer: l)
+        } else {
+            let q = loader.matrix(.q, layer: l, rows: qw, cols: h)
+            let k = loader.matrix(.k, layer: l, rows: kvw, cols: h)
+            let v = loader.matrix(.v, layer: l, rows: spec.vWidth, cols: h)
+            if let q, let k, let v { projections = .grouped(q: q, k: k, v: v) } else { projections = nil }
+        }
+        let o = loader.matrix(.o, layer: l, rows: h, cols: spec.attentionOutputWidth)
         let qBias = a.qkvBias ? loader.vector(.qBias, layer: l, count: qw) : nil
         let kBias = a.qkvBias ? loader.vector(.kBias, layer: l, count: kvw) : nil
-        let vBias = a.qkvBias ? loader.vector(.vBias, layer: l, count: kvw) : nil
+        let vBias = a.qkvBias ? loader.vector(.vBias, layer: l, count: spec.vWidth) : nil
         let oBias = a.outputBias ? loader.vector(.oBias, layer: l, count: h) : nil
         var qNorm: [Float]?, kNorm: [Float]?
         switch a.qkNorm {
@@ -200,12 +264,32 @@ extension ModelWeights {
             qNorm = loader.vector(.qNorm, layer: l, count: spec.headDim)
             kNorm = loader.vector(.kNorm, layer: l, count: spec.headDim)
         }
-        guard let q, let k, let v, let o else { return nil }
+        guard let projections, let o else { return nil }
         if a.qkvBias && (qBias == nil || kBias == nil || vBias == nil) { return nil }
         if a.outputBias && oBias == nil { return nil }
         if a.qkNorm != .none && (qNorm == nil || kNorm == nil) { return nil }
-        return AttentionWeights(q: q, k: k, v: v, o: o, qBias: qBias, kBias: kBias, vBias: vBias, oBias: oBias,
+        return AttentionWeights(projections: projections, o: o, qBias: qBias, kBias: kBias, vBias: vBias, oBias: oBias,
                                 qNorm: qNorm, kNorm: kNorm)
+    }
+
+    private static func loadLatent(_ loader: inout WeightLoader, spec: ModelSpec, latent: LatentAttentionSpec,
+                                   layer l: Int) -> AttentionProjections? {
+        let h = spec.hiddenSize
+        let query: LatentAttentionWeights.Query?
+        if let rank = latent.qLoraRank {
+            let a = loader.matrix(.qA, layer: l, rows: rank, cols: h)
+            let norm = loader.vector(.qANorm, layer: l, count: rank)
+            let b = loader.matrix(.qB, layer: l, rows: spec.qWidth, cols: rank)
+            if let a, let norm, let b { query = .lowRank(a: a, norm: norm, b: b) } else { query = nil }
+        } else {
+            query = loader.matrix(.q, layer: l, rows: spec.qWidth, cols: h).map { .direct($0) }
+        }
+        let kvA = loader.matrix(.kvA, layer: l, rows: latent.kvLoraRank + latent.qkRopeHeadDim, cols: h)
+        let kvANorm = loader.vector(.kvANorm, layer: l, count: latent.kvLoraRank)
+        let kvB = loader.matrix(.kvB, layer: l, rows: spec.headCount * (latent.qkNopeHeadDim + latent.vHeadDim),
+                                cols: latent.kvLoraRank)
+        guard let query, let kvA, let kvANorm, let kvB else { return nil }
+        return .latent(LatentAttentionWeights(query: query, kvA: kvA, kvANorm: kvANorm, kvB: kvB))
     }
 }
 
@@ -262,10 +346,7 @@ extension ModelWeights {
         for l in layers.indices {
             var layer = layers[l]
             if scope.contains(.attention) {
-                layer.attention.q = q("\(l).attention.q", layer.attention.q, attentionFormat)
-                layer.attention.k = q("\(l).attention.k", layer.attention.k, attentionFormat)
-                layer.attention.v = q("\(l).attention.v", layer.attention.v, attentionFormat)
-                layer.attention.o = q("\(l).attention.o", layer.attention.o, attentionFormat)
+                layer.attention = layer.attention.mapMatrices { q("\(l).attention.\($0)", $1, attentionFormat) }
             }
             switch layer.feedForward {
             case let .dense(w):
@@ -296,8 +377,7 @@ extension ModelWeights {
     var byteCount: Int {
         var total = embedding.byteCount
         for layer in layers {
-            let a = layer.attention
-            total += a.q.byteCount + a.k.byteCount + a.v.byteCount + a.o.byteCount
+            total += layer.attention.matrices.reduce(0) { $0 + $1.matrix.byteCount }
             switch layer.feedForward {
             case let .dense(w): total += w.byteCount
             case let .moe(moe):
