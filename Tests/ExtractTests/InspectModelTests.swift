@@ -9,8 +9,10 @@ import TestSupport
 struct InspectModelTests {
     struct Card: Sendable, CustomStringConvertible {
         let path: String, total: Double, active: Double, layers: Int, experts: Int, topK: Int, moeLayers: Int
-        /// The card's active count leaves out the embeddings (ERNIE: "3B activated" next to 3.35B with them).
-        var activeWithoutEmbeddings = false
+        /// What the card's active count includes: everything (most cards), no embeddings at all (ERNIE: "3B
+        /// activated" beside 3.35B with them), or the input embedding but not the LM head (DeepSeek-V2's report).
+        enum ActiveCount: Sendable { case all, withoutEmbeddings, withoutLMHead }
+        var activeCount = ActiveCount.all
         /// Billions of slack beyond 1%: 0.05 for cards quoting one decimal, more for cards rounding to whole billions.
         var slack = 0.05
         var description: String { path }
@@ -59,7 +61,11 @@ struct CommittedConfigTests {
         // ERNIE-4.5-21B-A3B card: 21B total, 3B activated (21.8B is the figure quoted beside its config); layer 0 dense,
         // 64 routed + 2 shared experts, top-6. The card rounds to whole billions, hence the 0.1B slack on 3B.
         .init(path: "baidu--ERNIE-4.5-21B-A3B-PT.json", total: 21.8, active: 3.0, layers: 28, experts: 64, topK: 6, moeLayers: 27,
-              activeWithoutEmbeddings: true, slack: 0.1),
+              activeCount: .withoutEmbeddings, slack: 0.1),
+        // DeepSeek-V2-Lite (DeepSeek-V2 report): 15.7B total, 2.4B activated, counting the input embedding but not the
+        // LM head; MLA without a low-rank q, YaRN x40; layer 0 dense, 64 routed + 2 shared experts, top-6.
+        .init(path: "deepseek-ai--DeepSeek-V2-Lite.json", total: 15.7, active: 2.4, layers: 27, experts: 64, topK: 6, moeLayers: 26,
+              activeCount: .withoutLMHead, slack: 0.1),
     ]
 
     @Test(arguments: cards)
@@ -67,7 +73,13 @@ struct CommittedConfigTests {
         let url = SharedData.repository("Tests/Fixtures/configs").appendingPathComponent(card.path)
         let summary = try ModelSummary.inspect(directory: url)
         let total = Double(summary.parameters.total) / 1e9
-        let active = Double(card.activeWithoutEmbeddings ? summary.parameters.nonEmbeddingActive : summary.parameters.active) / 1e9
+        let p = summary.parameters
+        let activeCount = switch card.activeCount {
+        case .all: p.active
+        case .withoutEmbeddings: p.nonEmbeddingActive
+        case .withoutLMHead: p.active - p.lmHead
+        }
+        let active = Double(activeCount) / 1e9
         #expect(abs(total - card.total) <= card.slack + 0.01 * card.total, "total \(total)B")
         #expect(abs(active - card.active) <= card.slack + 0.01 * card.active, "active \(active)B")
         #expect(summary.layers == card.layers && summary.experts == card.experts && summary.topK == card.topK)
@@ -82,6 +94,18 @@ struct CommittedConfigTests {
         #expect(summary.embeddingMultiplier == 12 && summary.residualMultiplier == 0.22 && summary.attentionScale == 0.015625)
         #expect(summary.renormalizeTopK, "softmax over the chosen k = softmax, top-k, renormalise")
         #expect(summary.text.contains("multipliers: embedding 12.0, residual 0.22, attention scale 0.015625"))
+    }
+
+    /// DeepSeek-V2-Lite's YaRN reaches the spec: factor 40 from 4096 positions, attention factor
+    /// mscale(40, 0.707) / mscale(40, 0.707) = 1, and MLA's q·kᵀ scale 1/sqrt(192) · mscale(40, 0.707)².
+    @Test func deepseekV2LiteYarnReachesTheSpec() throws {
+        let url = SharedData.repository("Tests/Fixtures/configs/deepseek-ai--DeepSeek-V2-Lite.json")
+        let (spec, _) = try Architectures.spec(config: try Data(contentsOf: url), file: url.path)
+        let yarn = try #require(spec.yarn)
+        #expect(yarn.factor == 40 && yarn.originalMaxPositions == 4096 && yarn.attentionFactor == 1 && yarn.truncate)
+        let m = 0.1 * 0.707 * log(40.0) + 1
+        #expect(abs(Double(spec.attention.scale ?? 0) - m * m / 192.0.squareRoot()) < 1e-6)
+        #expect(spec.attention.latent?.qLoraRank == nil && spec.qkHeadDim == 192 && spec.vHeadDim == 128 && spec.ropeDim == 64)
     }
 
     /// ERNIE's router reaches the spec: choice by softmax + correction bias, renormalised with the moe_norm_min

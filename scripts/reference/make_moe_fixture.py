@@ -44,6 +44,12 @@ def ernie4_5_moe():
     return config, transformers.Ernie4_5_MoeForCausalLM, ernie_selection_scores
 
 
+# DeepSeek-V2-Lite's YaRN (factor 40 from 4096 positions), with mscale 1 instead of its 0.707 so that the cos/sin
+# attention factor (mscale / mscale_all_dim terms) is not 1 and is tested too; mscale_all_dim also scales MLA's q·kᵀ.
+YARN = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 40.0, "original_max_position_embeddings": 4096,
+        "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 0.707}
+
+
 def deepseek_v2():
     # DeepSeek-V2's MLA at toy size (low-rank q, v head 12 != qk head 8 + 8) and its group-limited router: 8 experts
     # in 2 groups of 4, only the best group kept (so the choice differs from a plain top-k), weights x2.0; layer 0 dense. MLA has no kv groups: kv heads = heads.
@@ -53,7 +59,7 @@ def deepseek_v2():
                                            q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8,
                                            v_head_dim=12, topk_method="group_limited_greedy", n_group=2, topk_group=1,
                                            routed_scaling_factor=2.0, norm_topk_prob=False, rms_norm_eps=1e-6,
-                                           rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+                                           rope_parameters=YARN)
     return config, transformers.DeepseekV2ForCausalLM, deepseek_v2_selection_scores
 
 

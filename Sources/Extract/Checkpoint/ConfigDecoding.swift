@@ -32,6 +32,7 @@ public enum JSONValue: Decodable, Sendable, Equatable, CustomStringConvertible {
 
     var string: String? { if case let .string(value) = self { return value }; return nil }
     var number: Double? { if case let .number(value) = self { return value }; return nil }
+    var bool: Bool? { if case let .bool(value) = self { return value }; return nil }
 }
 
 /// HF defaults of the keys every decoder config class has; each architecture passes its own.
@@ -119,19 +120,53 @@ struct CommonDecoderConfig {
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
     }
 
-    /// Refuses what the shared forward pass does not implement: RoPE variants other than plain RoPE, activations other than SiLU.
-    func checkSupported(file: String) throws {
+    /// Refuses what the shared forward pass does not implement: RoPE variants other than plain RoPE (and YaRN where
+    /// the architecture reads it, `allowingYarn`), activations other than SiLU.
+    func checkSupported(file: String, allowingYarn: Bool = false) throws {
         for (key, value) in [("rope_parameters", ropeParameters), ("rope_scaling", ropeScaling)] {
             guard let value, value != .null else { continue }
             let type = value["rope_type"]?.string ?? value["type"]?.string ?? "default"
-            guard type == "default" else {
+            guard type == "default" || (type == "yarn" && allowingYarn) else {
                 throw ConfigError.unsupported(file: file, key: key,
-                    reason: "RoPE scaling \(value) is not supported; only plain RoPE (rope_type \"default\" or rope_scaling null) is implemented")
+                    reason: "RoPE scaling \(value) is not supported; only plain RoPE (rope_type \"default\" or rope_scaling null)\(allowingYarn ? " and yarn" : "") is implemented")
             }
         }
         guard hiddenAct == "silu" || hiddenAct == "swish" else {
             throw ConfigError.unsupported(file: file, key: "hidden_act", reason: "activation '\(hiddenAct)' is not supported; only silu is implemented")
         }
+    }
+
+    /// The YaRN parameters of `rope_parameters` (5.x) or `rope_scaling` (4.x) when their type is "yarn", as
+    /// transformers' `_compute_yarn_parameters` reads them; nil for plain RoPE.
+    func yarn(file: String) throws -> YarnScaling? {
+        for (key, value) in [("rope_parameters", ropeParameters), ("rope_scaling", ropeScaling)] {
+            guard let value, (value["rope_type"]?.string ?? value["type"]?.string) == "yarn" else { continue }
+            func number(_ name: String) -> Double? { value[name]?.number }
+            guard let original = number("original_max_position_embeddings"), original > 0 else {
+                throw ConfigError.badValue(file: file, key: key + ".original_max_position_embeddings", reason: "yarn needs a positive value")
+            }
+            // transformers: a missing factor is max_position_embeddings / original (DeepSeek-V3's files).
+            let factor = number("factor") ?? Double(maxPositions) / original
+            guard factor.isFinite && factor > 0 else {
+                throw ConfigError.badValue(file: file, key: key + ".factor", reason: "\(factor) is not a positive number")
+            }
+            let mscale = number("mscale"), mscaleAllDim = number("mscale_all_dim")
+            let attentionFactor: Double
+            if let given = number("attention_factor") {
+                attentionFactor = given
+            } else if let mscale, let mscaleAllDim, mscale != 0, mscaleAllDim != 0 {
+                attentionFactor = YarnScaling.mscale(factor, mscale) / YarnScaling.mscale(factor, mscaleAllDim)
+            } else {
+                attentionFactor = YarnScaling.mscale(factor, 1)
+            }
+            // `or` in transformers: 0 and null take the defaults too.
+            let betaFast = number("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32
+            let betaSlow = number("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1
+            return YarnScaling(factor: factor, originalMaxPositions: original, betaFast: betaFast, betaSlow: betaSlow,
+                               attentionFactor: attentionFactor, mscaleAllDim: mscaleAllDim ?? 0,
+                               truncate: value["truncate"]?.bool ?? true)
+        }
+        return nil
     }
 
     /// The spec fields every architecture shares; the caller fills in attention details and the layer list.

@@ -21,6 +21,8 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     public var declaredDType: String?
     /// Sliding-window attention span, when the config enables it (sequences longer than it are refused).
     public var slidingWindow: Int?
+    /// YaRN's rescaled RoPE frequencies and cos/sin factor (`rope_type` "yarn"); nil = plain RoPE.
+    public var yarn: YarnScaling? = nil
     /// Granite's `embedding_multiplier`: the token embedding is scaled by it; nil = 1.
     public var embeddingMultiplier: Float? = nil
     /// Granite's `residual_multiplier`: each attention and feed-forward output is scaled by it before it joins the

@@ -70,6 +70,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var qkNorm: String
     public var qkvBias: Bool
     public var clipQKV: Float?
+    /// YaRN in words (nil for plain RoPE, and in summaries stored before it existed).
+    public var ropeScaling: String?
     /// MLA's ranks and head dims in words (nil without MLA, and in summaries stored before it existed).
     public var latentAttention: String?
     /// Granite's multipliers (nil elsewhere): embedding, residual, and the attention scale replacing 1/sqrt(head_dim).
@@ -114,6 +116,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         qkNorm = spec.attention.qkNorm.rawValue
         qkvBias = spec.attention.qkvBias
         clipQKV = spec.attention.clipQKV
+        ropeScaling = spec.yarn.map {
+            "yarn x\($0.factor) from \(Int($0.originalMaxPositions)) positions, attention factor \(String(format: "%.4f", $0.attentionFactor))"
+        }
         latentAttention = spec.attention.latent.map {
             "MLA: q_lora_rank \($0.qLoraRank.map(String.init) ?? "none"), kv_lora_rank \($0.kvLoraRank), qk head \($0.qkNopeHeadDim) + rope \($0.qkRopeHeadDim), v head \($0.vHeadDim)"
         }
@@ -171,7 +176,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
             lines.append("multipliers: embedding \(embeddingMultiplier ?? 1), residual \(residualMultiplier ?? 1), attention scale \(attentionScale.map { "\($0)" } ?? "1/sqrt(head_dim)")")
         }
         lines += [
-            "positions: \(maxPositionEmbeddings), rope_theta \(ropeTheta), rms_norm_eps \(rmsNormEps)",
+            "positions: \(maxPositionEmbeddings), rope_theta \(ropeTheta)\(ropeScaling.map { " (\($0))" } ?? ""), rms_norm_eps \(rmsNormEps)",
             "parameters: \(billions(parameters.total)) total, \(billions(parameters.active)) active (with embeddings and lm_head); non-embedding \(billions(parameters.nonEmbeddingTotal)) total, \(billions(parameters.nonEmbeddingActive)) active",
             "bytes: F32 \(gib(bytesByDType["F32"] ?? 0)), BF16/F16 \(gib(bytesByDType["BF16"] ?? 0))\(declaredDType.map { "  (config dtype: \($0))" } ?? "")",
         ]

@@ -71,7 +71,7 @@ final class RunState {
         gathered = FloatBuffer(count: 1); expertOut = FloatBuffer(count: 1)
         scores = FloatBuffer(count: 1)
         weightTile = FloatBuffer(count: Self.tileFloats(spec))
-        rope = RopeTable(headDim: spec.ropeDim, theta: spec.ropeTheta, layout: spec.attention.rope)
+        rope = RopeTable(headDim: spec.ropeDim, theta: spec.ropeTheta, layout: spec.attention.rope, yarn: spec.yarn)
         latent = FloatBuffer(count: 1)
     }
 

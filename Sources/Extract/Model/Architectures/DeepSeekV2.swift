@@ -2,7 +2,7 @@
 // `models/deepseek_v2/modeling_deepseek_v2.py` and `configuration_deepseek_v2.py` (DeepseekV2Config). What differs:
 // multi-head latent attention (`LatentAttentionSpec`: q_lora_rank, kv_lora_rank, qk_nope/qk_rope/v head dims; the
 // latent norms' eps is 1e-6), RoPE on the rope part only, rotating interleaved pairs (transformers multiplies them
-// as complex numbers); the first `first_k_dense_replace` layers dense; `n_shared_experts` ungated experts fused as
+// as complex numbers), plain or YaRN (V2-Lite: factor 40, whose mscale_all_dim also scales q·kᵀ); the first `first_k_dense_replace` layers dense; `n_shared_experts` ungated experts fused as
 // one MLP; routing softmax -> top-k (`greedy`) or the best `topk_group` of `n_group` groups by their best expert
 // (`group_limited_greedy`) -> times `routed_scaling_factor`. transformers ignores `norm_topk_prob` here; the
 // model's own remote code renormalises when it is true, and so do we (false in the released V2 models).
@@ -100,7 +100,7 @@ struct DeepseekV2Config {
 
     /// Dense below `first_k_dense_replace`, MoE from there on; the attention is MLA with interleaved RoPE.
     func spec(routing: RoutingPolicy, file: String) throws -> ModelSpec {
-        try common.checkSupported(file: file)
+        try common.checkSupported(file: file, allowingYarn: true)
         if mlpBias {
             throw ConfigError.unsupported(file: file, key: "mlp_bias", reason: "biases on the MLP projections are not implemented")
         }
@@ -113,8 +113,16 @@ struct DeepseekV2Config {
         var attention = AttentionSpec(qkvBias: false, outputBias: false, qkNorm: .none, clipQKV: nil)
         attention.rope = .interleaved
         attention.latent = latent
-        attention.scale = 1 / Float(latent.qkNopeHeadDim + latent.qkRopeHeadDim).squareRoot()
+        let yarn = try common.yarn(file: file)
+        // transformers' yarn_apply_mscale: MLA scales q·kᵀ (all dims) by mscale(factor, mscale_all_dim)² as well.
+        var scale = 1 / Double(latent.qkNopeHeadDim + latent.qkRopeHeadDim).squareRoot()
+        if let yarn, yarn.mscaleAllDim != 0 {
+            let m = YarnScaling.mscale(yarn.factor, yarn.mscaleAllDim)
+            scale = scale * m * m
+        }
+        attention.scale = Float(scale)
         var spec = common.baseSpec(headDim: latent.qkRopeHeadDim, attention: attention, layers: layers)
+        spec.yarn = yarn
         // MLA has no key/value heads of its own: every head reads the shared latent.
         spec.kvHeadCount = spec.headCount
         return spec
