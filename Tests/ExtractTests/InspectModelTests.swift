@@ -124,7 +124,7 @@ struct CommittedConfigTests {
 /// the supported ones inspect without error, the rest are refused by name, not by some later key.
 struct TransformersDefaultConfigTests {
     static let folder = SharedData.repository("Tests/Fixtures/configs/transformers-defaults")
-    static let supported: Set = ["granitemoe", "ernie4_5_moe", "deepseek_v2"]
+    static let supported: Set = ["granitemoe", "ernie4_5_moe", "deepseek_v2", "deepseek_v3"]
     static let all = ["deepseek_v2", "deepseek_v3", "gpt_oss", "granitemoe", "ernie4_5_moe"]
 
     @Test(arguments: all)

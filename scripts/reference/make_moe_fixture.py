@@ -2,7 +2,7 @@
 reference fixtures of the model types added after the shared ones (issue 12), in the shared fixtures' format
 (Tests/Fixtures/models/README.md: config.json, model.safetensors, expected.safetensors, expected-unpadded.safetensors).
 
-Usage: /tmp/venv/bin/python scripts/reference/make_moe_fixture.py granitemoe|ernie4_5_moe|deepseek_v2 [--out Tests/Fixtures/models]
+Usage: /tmp/venv/bin/python scripts/reference/make_moe_fixture.py granitemoe|ernie4_5_moe|deepseek_v2|deepseek_v3 [--out Tests/Fixtures/models]
 Needs torch and transformers (recorded: torch 2.15.0, transformers 5.25.0, CPU, float32). Seeded: the same versions
 write the same files. The init seed is the first from 1000 up for which every valid token of every MoE layer has a
 gap of at least 1e-3 between its k-th and (k+1)-th selection score (the logits, or what the router ranks), so float32 noise cannot flip an expert choice.
@@ -80,6 +80,34 @@ def deepseek_v2_selection_scores(model, layer, logits):
     return masked
 
 
+def deepseek_v3():
+    # Moonlight-16B-A3B's kind of DeepSeek-V3: MLA with a full q_proj (no q_lora_rank), plain RoPE on interleaved
+    # pairs, a sigmoid router whose correction bias chooses within the best group (of 2, by the sum of the two best
+    # biased scores), norm_topk_prob, x2.5; layer 0 dense. The bias is a buffer, so `randomize` sets it explicitly.
+    shape = dict(SHAPE, num_key_value_heads=4)
+    config = transformers.DeepseekV3Config(**shape, intermediate_size=48, moe_intermediate_size=32, n_routed_experts=8,
+                                           n_shared_experts=1, num_experts_per_tok=2, first_k_dense_replace=1,
+                                           q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8,
+                                           v_head_dim=12, n_group=2, topk_group=1, routed_scaling_factor=2.5,
+                                           norm_topk_prob=True, rope_interleave=True, rms_norm_eps=1e-6,
+                                           rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    return config, transformers.DeepseekV3ForCausalLM, deepseek_v3_selection_scores
+
+
+def deepseek_v3_selection_scores(model, layer, logits):
+    """sigmoid(logits) + bias, -inf outside the kept group; a near-tie between groups is folded in as for V2."""
+    gate = model.model.layers[layer].mlp.gate
+    scores = torch.sigmoid(logits.float()) + gate.e_score_correction_bias
+    groups = scores.view(*scores.shape[:-1], gate.num_group, -1).topk(2, dim=-1).values.sum(dim=-1)
+    top = groups.topk(gate.topk_group + 1, dim=-1).values
+    tied = (top[..., gate.topk_group - 1] - top[..., gate.topk_group]) < 1e-3
+    kept = groups.topk(gate.topk_group, dim=-1).indices
+    mask = torch.zeros_like(groups).scatter_(-1, kept, 1).repeat_interleave(scores.shape[-1] // gate.num_group, dim=-1)
+    masked = scores.masked_fill(mask == 0, -1e9)
+    masked[tied] = 0.5
+    return masked
+
+
 def softmax_scores(model, layer, logits):
     """What the router ranks to choose its k experts (softmax keeps the logits' order, so the logits themselves)."""
     return logits
@@ -92,9 +120,9 @@ def ernie_selection_scores(model, layer, logits):
 
 # A group-limited router swaps two experts at once when its kept group flips, so a choice that int8/q4 noise can
 # flip costs far more than elsewhere: that fixture asks for a wider margin (QuantizationTests holds it to the same bars).
-MIN_GAP = {"deepseek_v2": 5e-3}
+MIN_GAP = {"deepseek_v2": 5e-3, "deepseek_v3": 2e-2}
 
-MODELS = {"granitemoe": granitemoe, "ernie4_5_moe": ernie4_5_moe, "deepseek_v2": deepseek_v2}
+MODELS = {"granitemoe": granitemoe, "ernie4_5_moe": ernie4_5_moe, "deepseek_v2": deepseek_v2, "deepseek_v3": deepseek_v3}
 
 
 def moe_layers(model):
@@ -109,6 +137,11 @@ def randomize(model, seed):
         for name, parameter in model.named_parameters():
             noise = torch.randn(parameter.shape, generator=generator) * 0.1
             parameter.copy_(1 + noise if "norm" in name else noise)
+        # Buffers that are weights in the checkpoint (DeepSeek-V3's e_score_correction_bias), after the parameters
+        # so the parameters' draws are the same as before.
+        for name, buffer in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                buffer.copy_(torch.randn(buffer.shape, generator=generator) * 0.1)
 
 
 def run(model, ids, mask):

@@ -89,7 +89,8 @@ enum Architectures {
     static var all: [any Architecture.Type] {
         [OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
          MixtralArchitecture.self, Qwen3MoeArchitecture.self, GraniteMoeArchitecture.self,
-         Ernie45MoeArchitecture.self, DeepseekV2Architecture.self]
+         Ernie45MoeArchitecture.self, DeepseekV2Architecture.self,
+         DeepseekV3Architecture.self]
     }
 
     static var supportedTypes: [String] { all.map { $0.modelType } }

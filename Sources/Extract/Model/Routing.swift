@@ -3,8 +3,9 @@ extension RoutingPolicy {
     /// indices to `picks` and weights to `weights`, highest selection score first (ties: lower expert first).
     ///
     /// `scores` and `ranked` are scratch of `experts` floats; `selectionBias` holds `experts` values when the policy
-    /// has one. Group-limited policies zero the ranking of every expert outside the kept groups (as transformers'
-    /// `masked_fill(..., 0.0)`) before the top-k. The renormalising sum runs over the picks in that order, as
+    /// has one. Group-limited policies rank every expert outside the kept groups at -infinity before the top-k (V3's
+    /// `masked_fill(..., -inf)`; V2 fills 0.0, which chooses the same experts since its softmax scores are positive
+    /// and the kept groups hold at least k experts). The renormalising sum runs over the picks in that order, as
     /// transformers' `sum(dim=-1)` over top-k.
     func route(_ logits: UnsafePointer<Float>, experts: Int, k: Int, selectionBias: [Float]?,
                scores: UnsafeMutablePointer<Float>, ranked: UnsafeMutablePointer<Float>,
@@ -30,7 +31,7 @@ extension RoutingPolicy {
         }
     }
 
-    /// Zeroes `ranked` outside the `groups.kept` groups of highest group score (ties: lower group first).
+    /// Sets `ranked` to -infinity outside the `groups.kept` groups of highest group score (ties: lower group first).
     private func keepBestGroups(_ groups: ExpertGroups, _ ranked: UnsafeMutablePointer<Float>, experts: Int) {
         let size = experts / groups.count
         var groupScores = [Float](repeating: 0, count: groups.count)
@@ -50,7 +51,7 @@ extension RoutingPolicy {
         }
         let kept = Set(Extract.topK(groupScores, k: groups.kept))
         for g in 0..<groups.count where !kept.contains(g) {
-            (ranked + g * size).update(repeating: 0, count: size)
+            (ranked + g * size).update(repeating: -.infinity, count: size)
         }
     }
 

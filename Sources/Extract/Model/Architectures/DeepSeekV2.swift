@@ -51,25 +51,26 @@ struct DeepseekV2Config {
     /// `defaults` are transformers' DeepseekV2Config defaults (V3's file passes its own).
     init(from decoder: Decoder, defaults: CommonDefaults, qLoraRank defaultQLoraRank: Int?, experts: Int, shared: Int,
          topK defaultTopK: Int, moeIntermediate defaultMoeIntermediate: Int, topkMethod defaultMethod: String,
-         scoringFunc defaultScoring: String) throws {
+         scoringFunc defaultScoring: String, firstKDenseReplace defaultFirstDense: Int = 0, normTopKProb defaultNorm: Bool = false,
+         routedScalingFactor defaultScaling: Double = 1, groups defaultGroups: (count: Int, kept: Int)? = nil) throws {
         common = try CommonDecoderConfig(from: decoder, defaults: defaults)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         routedExperts = try c.decodeIfPresent(Int.self, forKey: .routedExperts) ?? experts
         sharedExperts = try c.decodeIfPresent(Int.self, forKey: .sharedExperts) ?? shared
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? defaultTopK
         moeIntermediate = try c.decodeIfPresent(Int.self, forKey: .moeIntermediate) ?? defaultMoeIntermediate
-        firstKDenseReplace = try c.decodeIfPresent(Int.self, forKey: .firstKDenseReplace) ?? 0
+        firstKDenseReplace = try c.decodeIfPresent(Int.self, forKey: .firstKDenseReplace) ?? defaultFirstDense
         kvLoraRank = try c.decodeIfPresent(Int.self, forKey: .kvLoraRank) ?? 512
         // null in the file means "no low-rank q" (V2-Lite), so only a missing key takes the default.
         qLoraRank = c.contains(.qLoraRank) ? try c.decodeIfPresent(Int.self, forKey: .qLoraRank) : defaultQLoraRank
         qkNopeHeadDim = try c.decodeIfPresent(Int.self, forKey: .qkNopeHeadDim) ?? 128
         qkRopeHeadDim = try c.decodeIfPresent(Int.self, forKey: .qkRopeHeadDim) ?? 64
         vHeadDim = try c.decodeIfPresent(Int.self, forKey: .vHeadDim) ?? 128
-        routedScalingFactor = try c.decodeIfPresent(Double.self, forKey: .routedScalingFactor) ?? 1
+        routedScalingFactor = try c.decodeIfPresent(Double.self, forKey: .routedScalingFactor) ?? defaultScaling
         topkMethod = try c.decodeIfPresent(String.self, forKey: .topkMethod) ?? defaultMethod
-        groupCount = try c.decodeIfPresent(Int.self, forKey: .groupCount)
-        topkGroup = try c.decodeIfPresent(Int.self, forKey: .topkGroup)
-        normTopKProb = try c.decodeIfPresent(Bool.self, forKey: .normTopKProb) ?? false
+        groupCount = try c.decodeIfPresent(Int.self, forKey: .groupCount) ?? defaultGroups?.count
+        topkGroup = try c.decodeIfPresent(Int.self, forKey: .topkGroup) ?? defaultGroups?.kept
+        normTopKProb = try c.decodeIfPresent(Bool.self, forKey: .normTopKProb) ?? defaultNorm
         scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc) ?? defaultScoring
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
     }
@@ -92,8 +93,8 @@ struct DeepseekV2Config {
         guard let count = groupCount, count >= 1, routedExperts % count == 0 else {
             throw ConfigError.badValue(file: file, key: "n_group", reason: "\(groupCount.map(String.init) ?? "null") must be a positive divisor of n_routed_experts \(routedExperts) for \(topkMethod)")
         }
-        guard let kept = topkGroup, kept >= 1, kept <= count else {
-            throw ConfigError.badValue(file: file, key: "topk_group", reason: "\(topkGroup.map(String.init) ?? "null") must be between 1 and n_group \(count)")
+        guard let kept = topkGroup, kept >= 1, kept <= count, kept * (routedExperts / count) >= topK else {
+            throw ConfigError.badValue(file: file, key: "topk_group", reason: "\(topkGroup.map(String.init) ?? "null") must be between 1 and n_group \(count), and its groups must hold at least num_experts_per_tok \(topK) experts")
         }
         return ExpertGroups(count: count, kept: kept, score: score)
     }
@@ -156,7 +157,7 @@ enum DeepseekV2Architecture: Architecture {
     }
 }
 
-/// DeepseekV2Config with transformers' V2 defaults.
+/// DeepseekV2Config with transformers' V2 defaults (DeepSeek-V3's file passes V3's).
 private struct DeepseekV2ConfigV2: Decodable {
     let config: DeepseekV2Config
     init(from decoder: Decoder) throws {
