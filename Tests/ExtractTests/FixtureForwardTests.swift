@@ -82,4 +82,20 @@ struct FixtureForwardTests {
             }
         }
     }
+
+    /// The hub's MXFP4 layout of gpt-oss (experts as `_blocks` / `_scales`, used in place) computes exactly what the
+    /// same weights in transformers' saved layout (`gate_up_proj`, copied at load) compute, on sgemm and on the
+    /// default path: the layouts differ, the numbers may not. The MXFP4 experts stay 4-bit in memory.
+    @Test(arguments: [nil, false] as [Bool?])
+    func mxfp4ExpertsComputeWhatTheSavedLayoutComputes(_ f32Kernel: Bool?) throws {
+        let plain = try MoEModel.load(directory: Fixtures.url("gpt_oss-tiny"), options: .init(f32Kernel: f32Kernel))
+        let mxfp4 = try MoEModel.load(directory: Fixtures.url("gpt_oss-mxfp4-tiny"), options: .init(f32Kernel: f32Kernel))
+        let expected = try SafetensorsFile(url: Fixtures.url("gpt_oss-tiny").appendingPathComponent("expected.safetensors"))
+        let ids = try Fixtures.matrix(expected, "input_ids"), mask = try Fixtures.matrix(expected, "attention_mask")
+        let a = try plain.forward(inputIDs: ids, attentionMask: mask), b = try mxfp4.forward(inputIDs: ids, attentionMask: mask)
+        #expect(a.hiddenStates == b.hiddenStates && a.routerLogits == b.routerLogits)
+        // 3 layers x 8 experts x (gate + up + down) of 32 x 64 weights: half a byte each plus a byte per 32.
+        let expertBytes = 3 * 8 * 3 * 32 * (64 / 2 + 64 / 32)
+        #expect(plain.weightBytes - mxfp4.weightBytes == 3 * 8 * 3 * 32 * 64 * 4 - expertBytes)
+    }
 }

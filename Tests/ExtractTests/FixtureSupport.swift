@@ -8,7 +8,8 @@ enum Fixtures {
     static let sharedNames = ["olmoe-tiny", "qwen2moe-tiny", "mixtral-tiny", "qwen3moe-tiny", "deepseekmoe-tiny"]
     /// Every fixture: the shared ones and those this project made with transformers
     /// (`scripts/reference/make_moe_fixture.py`, same format).
-    static let names = sharedNames + ["granitemoe-tiny", "ernie4_5_moe-tiny", "deepseek_v2-tiny", "deepseek_v3-tiny"]
+    static let names = sharedNames + ["granitemoe-tiny", "ernie4_5_moe-tiny", "deepseek_v2-tiny", "deepseek_v3-tiny",
+                                      "gpt_oss-tiny", "gpt_oss-mxfp4-tiny"]
 
     static func url(_ name: String) -> URL { FixtureModels.url(name) }
 

@@ -47,6 +47,15 @@ struct InspectModelTests {
     @Test func fixtureParameterCountEqualsItsWeightFile() throws {
         for name in Fixtures.names {
             let summary = try ModelSummary.inspect(directory: Fixtures.url(name))
+            if name == "gpt_oss-mxfp4-tiny" {
+                // The experts' weights as MXFP4: half a byte per weight plus one scale byte per 32.
+                let spec = try Architectures.spec(config: try Data(contentsOf: Fixtures.url(name).appendingPathComponent("config.json")), file: name).spec
+                let moe = try #require(spec.layers[0].moe)
+                let expertWeights = spec.layerCount * moe.experts * 3 * spec.hiddenSize * moe.expertIntermediate
+                #expect(summary.weightFileBytesByDType == ["F32": (summary.parameters.total - expertWeights) * 4,
+                                                           "U8": expertWeights / 2 + expertWeights / 32])
+                continue
+            }
             #expect(summary.weightFileBytesByDType == ["F32": summary.parameters.total * 4], "\(name)")
         }
     }
@@ -66,7 +75,22 @@ struct CommittedConfigTests {
         // LM head; MLA without a low-rank q, YaRN x40; layer 0 dense, 64 routed + 2 shared experts, top-6.
         .init(path: "deepseek-ai--DeepSeek-V2-Lite.json", total: 15.7, active: 2.4, layers: 27, experts: 64, topK: 6, moeLayers: 26,
               activeCount: .withoutLMHead, slack: 0.1),
+        // gpt-oss-20b card (OpenAI): 20.91B total, 3.61B active, the unembedding counted but not the embedding (the
+        // same size: untied); 24 layers, all MoE, 32 experts, top-4; MXFP4 experts.
+        .init(path: "openai--gpt-oss-20b.json", total: 20.91, active: 3.61, layers: 24, experts: 32, topK: 4, moeLayers: 24,
+              activeCount: .withoutLMHead),
     ]
+
+    /// gpt-oss-20b as the hub ships it: MXFP4 experts in place, so the weights need 12-16 GB, not BF16's 39 GiB
+    /// (OpenAI: it "runs within 16GB of memory").
+    @Test func gptOss20bRunsFromItsMXFP4Experts() throws {
+        let url = SharedData.repository("Tests/Fixtures/configs/openai--gpt-oss-20b.json")
+        let summary = try ModelSummary.inspect(directory: url)
+        let bytes = Double(try #require(summary.mxfp4CheckpointBytes))
+        #expect(bytes > 12e9 && bytes < 16e9, "\(bytes / 1e9) GB")
+        #expect(summary.text.contains("(MXFP4 experts, BF16 rest)"))
+        #expect(summary.attentionWindows?.contains("sliding window 128 on layers 0,2,4") == true)
+    }
 
     @Test(arguments: cards)
     func parameterCountsMatchTheModelCard(_ card: InspectModelTests.Card) throws {
@@ -106,6 +130,8 @@ struct CommittedConfigTests {
         let m = 0.1 * 0.707 * log(40.0) + 1
         #expect(abs(Double(spec.attention.scale ?? 0) - m * m / 192.0.squareRoot()) < 1e-6)
         #expect(spec.attention.latent?.qLoraRank == nil && spec.qkHeadDim == 192 && spec.vHeadDim == 128 && spec.ropeDim == 64)
+        let text = try ModelSummary.inspect(directory: url).text
+        #expect(text.contains("attention scale: ") && !text.contains("multipliers:"), "MLA shows its scale, not Granite's multipliers")
     }
 
     /// ERNIE's router reaches the spec: choice by softmax + correction bias, renormalised with the moe_norm_min
@@ -124,7 +150,7 @@ struct CommittedConfigTests {
 /// the supported ones inspect without error, the rest are refused by name, not by some later key.
 struct TransformersDefaultConfigTests {
     static let folder = SharedData.repository("Tests/Fixtures/configs/transformers-defaults")
-    static let supported: Set = ["granitemoe", "ernie4_5_moe", "deepseek_v2", "deepseek_v3"]
+    static let supported: Set = ["granitemoe", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "gpt_oss"]
     static let all = ["deepseek_v2", "deepseek_v3", "gpt_oss", "granitemoe", "ernie4_5_moe"]
 
     @Test(arguments: all)

@@ -57,6 +57,28 @@ struct ModelLoadingTests {
         #expect(sharded.hiddenStates == single.hiddenStates)
     }
 
+    /// DeepSeek-V3's multi-token-prediction layer after the decoder (`num_nextn_predict_layers`, transformers'
+    /// default 1) is skipped at load; with the key at 0 the same tensors are unexpected, named in the error.
+    @Test func deepseekV3sNextTokenLayerIsSkipped() throws {
+        let mtp = SafetensorsWriter.Entry(name: "model.layers.3.eh_proj.weight", floats: [1, 2], shape: [1, 2])
+        for declared in [true, false] {
+            let builder = try CheckpointBuilder()
+            defer { builder.remove() }
+            try builder.copy(fixture: Fixtures.url("deepseek_v3-tiny"), extra: [mtp],
+                             config: { $0["num_nextn_predict_layers"] = declared ? 1 : 0 })
+            if declared {
+                #expect(try MoEModel.load(directory: builder.directory).spec.unusedTrailingLayers == 1)
+                continue
+            }
+            do {
+                _ = try MoEModel.load(directory: builder.directory)
+                Issue.record("expected a tensor-set error")
+            } catch let CheckpointError.tensorSet(_, unexpected, _) {
+                #expect(unexpected == [mtp.name])
+            }
+        }
+    }
+
     @Test func missingUnexpectedAndMisshapenTensorsAreAllListed() throws {
         let builder = try CheckpointBuilder()
         defer { builder.remove() }

@@ -141,14 +141,27 @@ struct PooledEmbeddingTests {
 
 @Suite
 struct SlidingWindowTests {
-    @Test func sequencesLongerThanMixtralsWindowAreRefused() throws {
-        let builder = try CheckpointBuilder()
-        defer { builder.remove() }
-        try builder.copy(fixture: Fixtures.url("mixtral-tiny"), config: { $0["sliding_window"] = 4 })
-        let model = try MoEModel.load(directory: builder.directory)
-        #expect(try model.pooledEmbeddings(sequences: [[1, 2, 3, 4]], tokenBudget: 8).count == 1)
-        #expect(throws: ForwardError.sequenceTooLong(sequence: 0, length: 5, limit: 4, what: "sliding_window")) {
-            try model.pooledEmbeddings(sequences: [[1, 2, 3, 4, 5]], tokenBudget: 8)
+    /// Mixtral's `sliding_window` windows every layer (gpt-oss's alternating windows are held to transformers by its
+    /// fixture): a window at least as long as the sequence changes nothing; a shorter one leaves the tokens that
+    /// see no further back than it unchanged and changes the later ones.
+    @Test func mixtralsWindowLimitsHowFarBackATokenSees() throws {
+        let sequence = [771, 193, 936, 565, 481, 526, 587, 114]
+        func lastLayer(window: Int?) throws -> [[Float]] {
+            let builder = try CheckpointBuilder()
+            defer { builder.remove() }
+            try builder.copy(fixture: Fixtures.url("mixtral-tiny"), config: { $0["sliding_window"] = window ?? NSNull() })
+            let model = try MoEModel.load(directory: builder.directory)
+            #expect(model.spec.window(layer: 0) == window && model.spec.window(layer: 1) == window)
+            let out = try model.forward(inputIDs: [sequence], attentionMask: [sequence.map { _ in 1 }])
+            // The final entry of (L + 1, batch 1, T, H): every token after the last layer and the final norm.
+            let h = out.hiddenSize, last = (out.hiddenStateCount - 1) * out.sequenceLength * h
+            return (0..<out.sequenceLength).map { Array(out.hiddenStates[(last + $0 * h)..<(last + ($0 + 1) * h)]) }
         }
+        let full = try lastLayer(window: nil)
+        #expect(try lastLayer(window: sequence.count) == full)
+        let windowed = try lastLayer(window: 3)
+        // Token i sees keys max(0, i - 2)...i: tokens 0-2 see what they saw, at every layer.
+        #expect(Array(windowed.prefix(3)) == Array(full.prefix(3)))
+        for i in 3..<sequence.count { #expect(windowed[i] != full[i], "token \(i)") }
     }
 }

@@ -27,7 +27,8 @@ struct QuantizationTests {
             #expect(model.variant == "\(model.weightDType)+\(format.variantName)" + (model.usesBF16Kernel ? "+bf16" : ""))
             let output = try model.forward(inputIDs: ids, attentionMask: mask)
             let k = try #require(model.spec.layers.compactMap(\.moe).first).topK
-            let accuracy = QuantizationAccuracy(reference: reference, quantized: output, mask: mask, topK: k)
+            // Agreement on the experts each router really chooses (bias, groups), not on the top-k of its logits.
+            let accuracy = QuantizationAccuracy(reference: reference, quantized: output, mask: mask, topK: k, choose: model.chosenExperts)
             // Known miss: q4 on the two MLA fixtures, whose group-limited routers swap two experts at once when a group
             // flips: 0.980 / 0.965 mean cosine at layers 2 and 3 on deepseek_v2-tiny, 0.950 / 0.908 on deepseek_v3-tiny
             // (bar 0.99; from the dense layer and shared expert in q4, QuantizationDiagnosis). Recorded as a known
@@ -40,6 +41,26 @@ struct QuantizationTests {
             } when: { knownMiss }
             #expect(accuracy.agreement >= agreementBar, "\(name) \(format.rawValue): top-k agreement \(accuracy.agreement)")
         }
+    }
+
+    /// The agreement compares the experts each router chooses: plain top-k of the logits for OLMoE, but ERNIE's
+    /// correction bias and DeepSeek-V3's bias and groups choose others for many tokens of the reference logits.
+    @Test(arguments: [("olmoe-tiny", false), ("ernie4_5_moe-tiny", true), ("deepseek_v3-tiny", true)])
+    func agreementUsesTheRoutersOwnChoice(_ name: String, _ differs: Bool) throws {
+        let model = try MoEModel.load(directory: Fixtures.url(name))
+        let expected = try SafetensorsFile(url: Fixtures.url(name).appendingPathComponent("expected.safetensors"))
+        let logits = try expected.floats("router_logits"), e = model.spec.expertCount, k = model.spec.topK
+        var different = 0
+        for index in model.routerLayers.indices {
+            let perRouter = logits.count / model.routerLayers.count
+            for token in stride(from: index * perRouter, to: (index + 1) * perRouter, by: e) {
+                let row = logits[token..<(token + e)]
+                let chosen = model.chosenExperts(routerIndex: index, logits: row)
+                #expect(chosen.count == k && Set(chosen).count == k)
+                if Set(chosen) != Set(Extract.topK(Array(row), k: k)) { different += 1 }
+            }
+        }
+        #expect(differs ? different > 0 : different == 0, "\(name): \(different) tokens choose other experts than the top-k of their logits")
     }
 
     /// `inspect-model`'s estimate counts exactly the bytes of the matrices quantized at load (q4: all projections,

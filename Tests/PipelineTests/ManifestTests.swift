@@ -145,10 +145,24 @@ import TestSupport
             """#))
         #expect(m.recipes[0].points.count == 4)
         #expect(m.recipes[1].points.map(\.layers) == [[0, 1], nil])
-        #expect(m.recipes[1].points.allSatisfy { !$0.softmax })
+        #expect(m.recipes[1].points.allSatisfy { $0.normalize == .logits })
         #expect(m.recipes[2].points.map(\.layers) == [[0, 1]])
         #expect(m.recipes[3].points.map(\.alpha) == [0, 0.25, 0.5, 1, 2])
         #expect(m.recipes[3].points[1].label == "MoEE-sum alpha=0.25")
+    }
+
+    /// `normalize` takes softmax / router / logits (one or a list); the older `softmax` key is the same choice,
+    /// and giving both is refused.
+    @Test func normalizeGridsAndTheOlderSoftmaxKey() throws {
+        let m = try manifest(valid(recipes: #"[{"recipe": "rw", "normalize": ["softmax", "router", "logits"]}]"#))
+        #expect(m.recipes[0].points.map(\.normalize) == [.softmax, .router, .logits])
+        #expect(m.recipes[0].points.map(\.label) == ["RW", "RW normalize=router", "RW logits"])
+        #expect(m.recipes[0].points.map(\.identifier) == ["rw_layers-all_softmax_last", "rw_layers-all_router_last", "rw_layers-all_logits_last"])
+        let both = try #require(self.error(valid(recipes: #"[{"recipe": "rw", "softmax": true, "normalize": "router"}]"#)))
+        #expect(both.path == "recipes[0].normalize" && both.message.contains("not both"))
+        let unknown = try #require(self.error(valid(recipes: #"[{"recipe": "rw", "normalize": "sigmoid"}]"#)))
+        #expect(unknown.path == "recipes[0].normalize[0]" || unknown.path == "recipes[0].normalize")
+        #expect(unknown.message.contains("unknown normalize \"sigmoid\""))
     }
 
     @Test func recipeErrorsNameTheKeyPath() throws {

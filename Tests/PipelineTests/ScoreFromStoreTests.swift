@@ -1,5 +1,6 @@
 import Foundation
 import Extract
+import Score
 import Store
 import Testing
 import TestSupport
@@ -140,5 +141,23 @@ import TestSupport
         let extract = try PipelineProcess.run(["extract", manifestFile.path], environment: disabled)
         #expect(extract.status != 0)
         #expect(extract.stderr.contains("models[0].path") && extract.stderr.contains("does not exist"))
+    }
+
+    /// RW's `normalize=router` reads the router's scoring from the model summary the store keeps: no checkpoint.
+    /// gpt-oss softmaxes its top-k, DeepSeek-V3 uses sigmoids, the earlier families softmax over all experts; a
+    /// summary stored before `routerScoring` existed falls back to its routing description.
+    @Test(arguments: [("gpt_oss-tiny", RouterScoring.softmaxOverTopK(2)), ("deepseek_v3-tiny", .sigmoid), ("olmoe-tiny", .softmax)])
+    func routerScoringComesFromTheStoredSummary(_ fixture: String, _ scoring: RouterScoring) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("moee-scoring-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var summary = try ModelSummary.inspect(directory: FixtureModels.url(fixture))
+        for stored in [summary, { summary.routerScoring = nil; return summary }()] {
+            let json = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+            let cache = try StoreCache(path: folder.appendingPathComponent("\(stored.routerScoring ?? "old").sqlite"), writable: true)
+            let source = try #require(try cache.tensorSource(model: ModelKey(name: fixture, variant: "f32", fingerprint: "f", architectureJSON: json),
+                                                             prompt: PromptKey(name: "none", specification: "{text}")))
+            #expect(try source.routerScoring() == scoring)
+        }
     }
 }

@@ -36,11 +36,52 @@ import Testing
             #expect(abs(values[0] + values[1] - 1) < 1e-6 && abs(values[2] + values[3] - 1) < 1e-6)
         }
         let logits = try source.routerLogits(pooling: .last, texts: Self.texts).matrix
-        let raw = try Recipe(kind: .rw, layers: [2, 1], softmax: false).embeddings(from: source, texts: Self.texts).matrix
+        let raw = try Recipe(kind: .rw, layers: [2, 1], normalize: .logits).embeddings(from: source, texts: Self.texts).matrix
         let expected = Array(logits.row(2))
         #expect(Array(raw.row(2)) == Array(expected[2...3]) + Array(expected[0...1]))
         let message = TaskLoadingTests.error { _ = try Recipe(kind: .rw, layers: [0]).embeddings(from: source, texts: Self.texts) }
         #expect(message.contains("layer 0 has no router"))
+    }
+
+    /// `normalize=router` applies the model's own scoring to the raw logits: the softmax over all experts (the same
+    /// as the default), each sigmoid (DeepSeek-V3), or the softmax over the top-k with the others 0 (gpt-oss).
+    @Test func routerNormalizationIsTheRoutersOwnScoring() throws {
+        let base = Self.source()
+        let logits = try base.routerLogits(pooling: .last, texts: Self.texts).matrix
+        func rw(_ scoring: RouterScoring) throws -> EmbeddingMatrix {
+            let source = InMemoryTensorSource(texts: Self.texts, pooled: base.pooled, routerLayers: [1, 2], experts: 2, scoring: scoring)
+            return try Recipe(kind: .rw, normalize: .router).embeddings(from: source, texts: Self.texts).matrix
+        }
+        #expect(try rw(.softmax).values == Recipe.rw.embeddings(from: base, texts: Self.texts).matrix.values)
+        let sigmoid = try rw(.sigmoid)
+        for (value, logit) in zip(sigmoid.values, logits.values) {
+            #expect(abs(Double(value) - 1 / (1 + exp(-Double(logit)))) < 1e-7)
+        }
+        // Top-1 of each layer's two experts: 1 for the larger logit (the lower expert on a tie), 0 for the other.
+        let top1 = try rw(.softmaxOverTopK(1))
+        for row in 0..<4 {
+            let l = Array(logits.row(row)), v = Array(top1.row(row))
+            for layer in 0..<2 {
+                let first = l[2 * layer] >= l[2 * layer + 1]
+                #expect(v[2 * layer] == (first ? 1 : 0) && v[2 * layer + 1] == (first ? 0 : 1))
+            }
+        }
+        // Top-2 of two experts is the ordinary softmax over both.
+        let top2 = try rw(.softmaxOverTopK(2)).values, softmax = try rw(.softmax).values
+        #expect(zip(top2, softmax).allSatisfy { abs($0 - $1) < 1e-7 })
+    }
+
+    /// The recipe's name and JSON spell the normalisation; the older `"softmax": true|false` still reads.
+    @Test func normalizationNamesAndTheOlderSoftmaxKey() throws {
+        let router = Recipe(kind: .moeeSum, normalize: .router, alpha: 0.5)
+        #expect(router.name == "moee-sum(normalize=router,alpha=0.5)")
+        #expect(try Recipe(name: router.name) == router)
+        #expect(try Recipe(name: "rw(logits)").normalize == .logits && (try Recipe(name: "rw(softmax)")).normalize == .softmax)
+        let json = try JSONEncoder().encode(router)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"normalize\":\"router\""))
+        #expect(try JSONDecoder().decode(Recipe.self, from: json) == router)
+        let older = try JSONDecoder().decode(Recipe.self, from: Data(#"{"kind": "rw", "softmax": false}"#.utf8))
+        #expect(older.normalize == .logits && older.name == "rw(logits)")
     }
 
     @Test func standardisationUsesPopulationStdAndZeroesConstantColumns() {
@@ -78,7 +119,7 @@ import Testing
         let source = Self.source()
         let sweep = RecipeSweep(source: source, texts: Self.texts)
         let recipes: [Recipe] = [.moeeSum(alpha: 0), .moeeSum(alpha: 0.5), .hs, .moeeSum(alpha: 2),
-                                 Recipe(kind: .moeeSum, pooling: .last, softmax: false, alpha: 1), .moeeConcat]
+                                 Recipe(kind: .moeeSum, pooling: .last, normalize: .logits, alpha: 1), .moeeConcat]
         for recipe in recipes {
             let shared = try sweep.embeddings(recipe), own = try recipe.embeddings(from: source, texts: Self.texts)
             #expect(shared.matrix.values.map(\.bitPattern) == own.matrix.values.map(\.bitPattern), "\(recipe.name)")
@@ -88,7 +129,7 @@ import Testing
 
     @Test func namesAreStableAndRoundTrip() throws {
         let recipes: [Recipe] = [.hs, Recipe(kind: .hs, layer: 12, pooling: .mean), .rw,
-                                 Recipe(kind: .rw, layers: [1, 3, 5], softmax: false), .moeeConcat, .moeeSum(alpha: 0.5)]
+                                 Recipe(kind: .rw, layers: [1, 3, 5], normalize: .logits), .moeeConcat, .moeeSum(alpha: 0.5)]
         #expect(recipes.map(\.name) == ["hs", "hs(layer=12,pooling=mean)", "rw", "rw(layers=1-3-5,logits)",
                                         "moee-concat", "moee-sum(alpha=0.5)"])
         for recipe in recipes {

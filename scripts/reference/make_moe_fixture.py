@@ -2,7 +2,7 @@
 reference fixtures of the model types added after the shared ones (issue 12), in the shared fixtures' format
 (Tests/Fixtures/models/README.md: config.json, model.safetensors, expected.safetensors, expected-unpadded.safetensors).
 
-Usage: /tmp/venv/bin/python scripts/reference/make_moe_fixture.py granitemoe|ernie4_5_moe|deepseek_v2|deepseek_v3 [--out Tests/Fixtures/models]
+Usage: /tmp/venv/bin/python scripts/reference/make_moe_fixture.py granitemoe|ernie4_5_moe|deepseek_v2|deepseek_v3|gpt_oss [--out Tests/Fixtures/models]
 Needs torch and transformers (recorded: torch 2.15.0, transformers 5.25.0, CPU, float32). Seeded: the same versions
 write the same files. The init seed is the first from 1000 up for which every valid token of every MoE layer has a
 gap of at least 1e-3 between its k-th and (k+1)-th selection score (the logits, or what the router ranks), so float32 noise cannot flip an expert choice.
@@ -108,6 +108,56 @@ def deepseek_v3_selection_scores(model, layer, logits):
     return masked
 
 
+def gpt_oss():
+    # gpt-oss-20b's layout at toy size: layers alternate sliding-window (window 4, shorter than the 12-token input)
+    # and full attention, every head has a learned sink logit, q/k/v/o, the router and the experts have biases, RoPE
+    # is gpt-oss's YaRN (factor 32 from 4096, truncate false), experts use the clamped SwiGLU with limit 0.6 (gpt-oss:
+    # 7.0) so both clamps act at toy activations. The router softmaxes its top-k logits only. Expert weights are
+    # rounded to MXFP4 values (`round_experts_to_mxfp4`) so the hub's MXFP4 layout of the same model is exact.
+    config = transformers.GptOssConfig(**SHAPE, head_dim=16, intermediate_size=32, num_local_experts=8,
+                                       num_experts_per_tok=2, sliding_window=4, rms_norm_eps=1e-5, swiglu_limit=0.6,
+                                       attention_bias=True,
+                                       rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0,
+                                                        "original_max_position_embeddings": 4096, "beta_fast": 32.0,
+                                                        "beta_slow": 1.0, "truncate": False})
+    return config, transformers.GptOssForCausalLM, softmax_scores
+
+
+# MXFP4 (OCP microscaling): 32 consecutive input weights of one output row share an exponent e (stored as e + 127);
+# each weight is one of these 16 values (a 4-bit e2m1 code) times 2^e. transformers' integrations/mxfp4.py FP4_VALUES.
+FP4_VALUES = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0]
+
+
+def mxfp4_encode(weight):
+    """(E, out, in) float weights -> (blocks (E, out, in/32, 16) uint8, scales (E, out, in/32) uint8, dequantized
+    (E, out, in)). The exponent is the smallest that fits the block's largest magnitude in 6; codes round to nearest."""
+    e, rows, cols = weight.shape
+    blocks = weight.reshape(e, rows, cols // 32, 32)
+    amax = blocks.abs().amax(dim=-1, keepdim=True).clamp(min=1e-30)
+    exponent = torch.ceil(torch.log2(amax / 6.0))
+    scaled = blocks / torch.exp2(exponent)
+    lut = torch.tensor(FP4_VALUES)
+    codes = (scaled.unsqueeze(-1) - lut).abs().argmin(dim=-1)  # ties: the lower code (+0 before -0)
+    dequantized = lut[codes] * torch.exp2(exponent)
+    packed = (codes[..., 0::2] | (codes[..., 1::2] << 4)).to(torch.uint8)
+    scales = (exponent.squeeze(-1) + 127).to(torch.uint8)
+    return packed.contiguous(), scales.contiguous(), dequantized.reshape(e, rows, cols)
+
+
+def round_experts_to_mxfp4(model):
+    """Replaces every expert weight by its MXFP4 value; returns the hub layout's tensors (name -> tensor)."""
+    hub = {}
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if not (name.endswith("experts.gate_up_proj") or name.endswith("experts.down_proj")):
+                continue
+            # transformers keeps (E, in, out); MXFP4 rows are outputs: (E, out, in).
+            blocks, scales, dequantized = mxfp4_encode(parameter.transpose(1, 2).contiguous())
+            parameter.copy_(dequantized.transpose(1, 2))
+            hub[name + "_blocks"], hub[name + "_scales"] = blocks, scales
+    return hub
+
+
 def softmax_scores(model, layer, logits):
     """What the router ranks to choose its k experts (softmax keeps the logits' order, so the logits themselves)."""
     return logits
@@ -122,7 +172,8 @@ def ernie_selection_scores(model, layer, logits):
 # flip costs far more than elsewhere: that fixture asks for a wider margin (QuantizationTests holds it to the same bars).
 MIN_GAP = {"deepseek_v2": 5e-3, "deepseek_v3": 2e-2}
 
-MODELS = {"granitemoe": granitemoe, "ernie4_5_moe": ernie4_5_moe, "deepseek_v2": deepseek_v2, "deepseek_v3": deepseek_v3}
+MODELS = {"granitemoe": granitemoe, "ernie4_5_moe": ernie4_5_moe, "deepseek_v2": deepseek_v2, "deepseek_v3": deepseek_v3,
+          "gpt_oss": gpt_oss}
 
 
 def moe_layers(model):
@@ -162,6 +213,35 @@ def smallest_gap(model, scores, routers, mask, k):
     return gap[:, mask.bool()].min().item()
 
 
+def write_mxfp4_twin(folder, hub_experts, metadata):
+    """`<type>-mxfp4-tiny`: the same model in the hub's layout (experts as MXFP4 blocks and scales, everything else
+    as saved, `quantization_config` mxfp4 as gpt-oss-20b ships it), with the same expected files."""
+    from safetensors.torch import load_file
+    import shutil
+    twin = folder.parent / folder.name.replace("-tiny", "-mxfp4-tiny")
+    twin.mkdir(parents=True, exist_ok=True)
+    tensors = load_file(folder / "model.safetensors")
+    # transformers' own MXFP4 decoder must give back the weights the reference ran (exactly: they are MXFP4 values).
+    from transformers.integrations.mxfp4 import convert_moe_packed_tensors
+    for name in [n for n in hub_experts if n.endswith("_blocks")]:
+        plain = name.removesuffix("_blocks")
+        decoded = convert_moe_packed_tensors(hub_experts[name], hub_experts[plain + "_scales"], dtype=torch.float32)
+        assert torch.equal(decoded, tensors[plain]), f"{plain}: transformers decodes the MXFP4 blocks differently"
+    for name in list(tensors):
+        if name.endswith("experts.gate_up_proj") or name.endswith("experts.down_proj"):
+            del tensors[name]
+    tensors.update(hub_experts)
+    save_file(tensors, twin / "model.safetensors", metadata={"format": "pt", "experts": "mxfp4"})
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "mxfp4", "modules_to_not_convert": [
+        "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
+    (twin / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    for name in ["expected.safetensors", "expected-unpadded.safetensors"]:
+        shutil.copyfile(folder / name, twin / name)
+    if (folder / "generation_config.json").exists():
+        shutil.copyfile(folder / "generation_config.json", twin / "generation_config.json")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model_type", choices=sorted(MODELS))
@@ -175,6 +255,7 @@ def main():
         torch.manual_seed(seed)
         model = cls(config).eval()
         randomize(model, seed)
+        hub_experts = round_experts_to_mxfp4(model) if args.model_type == "gpt_oss" else None
         positions, hidden, routers, logits = run(model, ids, mask)
         gap = smallest_gap(model, scores, routers, mask, config.num_experts_per_tok)
         if gap >= MIN_GAP.get(args.model_type, 1e-3):
@@ -204,6 +285,8 @@ def main():
         unpadded[f"router_logits_{b}"] = r[:, 0].contiguous()
         unpadded[f"logits_last_{b}"] = lg[0].contiguous()
     save_file(unpadded, folder / "expected-unpadded.safetensors", metadata=metadata)
+    if hub_experts is not None:
+        write_mxfp4_twin(folder, hub_experts, metadata)
     print(json.dumps({"folder": str(folder), "seed": seed, "min_router_gap": gap,
                       "max_abs_hidden": hidden[:, mask.bool()].abs().max().item()}))
 

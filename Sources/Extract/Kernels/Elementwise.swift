@@ -16,12 +16,14 @@ func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, stride: Int, weig
     }
 }
 
-/// In-place softmax over `count` values (max-subtracted, float32 like the reference).
-func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
+/// In-place softmax over `count` values (max-subtracted, float32 like the reference). With a `sink` logit, the
+/// softmax runs over the values and the sink, and the sink's share is dropped (gpt-oss attention sinks), so the
+/// values sum to less than 1.
+func softmax(_ values: UnsafeMutablePointer<Float>, count: Int, sink: Float? = nil) {
     guard count > 0 else { return }
-    var maximum = -Float.infinity
+    var maximum = sink ?? -Float.infinity
     for i in 0..<count where values[i] > maximum { maximum = values[i] }
-    var sum: Float = 0
+    var sum: Float = sink.map { expf($0 - maximum) } ?? 0
     for i in 0..<count {
         let e = expf(values[i] - maximum)
         values[i] = e
@@ -38,6 +40,14 @@ func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
 /// `a[i] = silu(a[i]) * b[i]`: the gated-MLP activation.
 func siluGate(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { a[i] = silu(a[i]) * b[i] }
+}
+
+/// gpt-oss's clamped SwiGLU, `a[i] = (clamp(b[i], ±limit) + 1) * g * sigmoid(alpha * g)` with `g = min(a[i], limit)`.
+func clampedSwiGLU(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int, alpha: Float, limit: Float) {
+    for i in 0..<count {
+        let gate = min(a[i], limit), up = min(max(b[i], -limit), limit)
+        a[i] = (up + 1) * (gate * sigmoid(gate * alpha))
+    }
 }
 
 /// `y += x` over `count` values.

@@ -295,11 +295,12 @@ extension QuantizedMatrix {
 
 extension WeightMatrix {
     /// This matrix packed for the BF16 or F32 kernel; the memory-mapped pages of the original are released (the
-    /// packed copy replaces them, so resident memory stays at the packed size). Quantized matrices stay as they are.
+    /// packed copy replaces them, so resident memory stays at the packed size). Quantized and MXFP4 matrices stay as
+    /// they are (a packed MXFP4 expert would take 4 to 8 times its bytes).
     func packedForKernel(_ element: PackedMatrix.Element, scratch: FloatBuffer) -> WeightMatrix {
-        guard packed == nil, quantized == nil else { return self }
+        guard packed == nil, quantized == nil, mxfp4 == nil else { return self }
         let matrix = PackedMatrix(packing: self, element: element, scratch: scratch)
-        if owner is SafetensorsFile || owner is MappedFile { releasePages(base, byteCount: rows * cols * dtype.byteSize) }
+        if owner is SafetensorsFile || owner is MappedFile { releasePages(base, byteCount: releasableByteCount) }
         return WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: base, owner: owner, packed: matrix)
     }
 

@@ -138,7 +138,7 @@ extension WeightMatrix {
     func quantized(_ format: Quantization, scratch: FloatBuffer) -> WeightMatrix {
         guard format != .none, quantized == nil else { return self }
         let matrix = QuantizedMatrix(quantizing: self, format: format, scratch: scratch)
-        if owner is SafetensorsFile || owner is MappedFile { releasePages(base, byteCount: rows * cols * dtype.byteSize) }
+        if owner is SafetensorsFile || owner is MappedFile { releasePages(base, byteCount: releasableByteCount) }
         return WeightMatrix(rows: rows, cols: cols, dtype: dtype, base: base, owner: owner, quantized: matrix)
     }
 }

@@ -20,9 +20,13 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The panel kernel quantized weights are multiplied on (each panel dequantized just before it reads it); nil:
     /// dequantized a tile at a time for sgemm.
     let quantizedKernel: QuantizedMatrix.Kernel?
+    /// Set for MXFP4 weights used in place (gpt-oss experts as the hub ships them): decoded a tile at a time, like
+    /// quantized ones, never packed; `base` is then the codes and `dtype` U8.
+    let mxfp4: MXFP4Rows?
 
     init(rows: Int, cols: Int, dtype: TensorDType, base: UnsafeRawPointer, owner: AnyObject,
-         quantized: QuantizedMatrix? = nil, packed: PackedMatrix? = nil, quantizedKernel: QuantizedMatrix.Kernel? = nil) {
+         quantized: QuantizedMatrix? = nil, packed: PackedMatrix? = nil, quantizedKernel: QuantizedMatrix.Kernel? = nil,
+         mxfp4: MXFP4Rows? = nil) {
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -31,6 +35,12 @@ public struct WeightMatrix: @unchecked Sendable {
         self.quantized = quantized
         self.packed = packed
         self.quantizedKernel = quantized != nil ? quantizedKernel : nil
+        self.mxfp4 = mxfp4
+    }
+
+    /// MXFP4 rows of a mapped file, as a (rows, cols) matrix (`MXFP4Rows`).
+    init(rows: Int, cols: Int, mxfp4: MXFP4Rows, owner: AnyObject) {
+        self.init(rows: rows, cols: cols, dtype: .u8, base: UnsafeRawPointer(mxfp4.codes), owner: owner, mxfp4: mxfp4)
     }
 
     /// This matrix as a product of the BF16 or F32 kernel, when it runs there (packed, or quantized on a kernel).
@@ -41,7 +51,13 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Bytes the forward pass reads: the checkpoint tensor, or the quantized codes and scales replacing it.
-    public var byteCount: Int { packed?.byteCount ?? quantized?.byteCount ?? rows * cols * dtype.byteSize }
+    public var byteCount: Int {
+        packed?.byteCount ?? quantized?.byteCount ?? mxfp4.map { _ in rows * MXFP4Rows.bytesPerRow(cols: cols) } ?? rows * cols * dtype.byteSize
+    }
+
+    /// The mapped checkpoint bytes this matrix reads in place, which quantizing or packing may release; 0 for MXFP4
+    /// views (their rows interleave with another matrix's: gate and up).
+    var releasableByteCount: Int { mxfp4 == nil ? rows * cols * dtype.byteSize : 0 }
 
     /// Float32 data usable by BLAS directly (aligned for Float).
     var directFloats: UnsafePointer<Float>? {
@@ -53,6 +69,8 @@ public struct WeightMatrix: @unchecked Sendable {
     func widenRows(_ start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
         if let quantized {
             quantized.dequantize(rows: start, count: count, into: destination)
+        } else if let mxfp4 {
+            mxfp4.decode(rows: start, count: count, cols: cols, into: destination)
         } else {
             DTypeConversion.widen(base + start * cols * dtype.byteSize, dtype: dtype, into: destination, count: count * cols)
         }
@@ -61,6 +79,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Rows `start..<start+count` of a matrix as it is in the checkpoint (a view: stacked experts' gate and up halves).
     func rows(_ start: Int, count: Int) -> WeightMatrix {
         precondition(quantized == nil && packed == nil && start >= 0 && start + count <= rows, "a view of checkpoint rows")
+        if let mxfp4 { return WeightMatrix(rows: count, cols: cols, mxfp4: mxfp4.dropping(start, cols: cols), owner: owner) }
         return WeightMatrix(rows: count, cols: cols, dtype: dtype, base: base + start * cols * dtype.byteSize, owner: owner)
     }
 

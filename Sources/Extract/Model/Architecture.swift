@@ -16,12 +16,18 @@ protocol Architecture {
 
 /// How a checkpoint stores its routed experts; each layout is mapped to per-expert matrices at load (views into the
 /// mapped file, no copy).
-public enum ExpertTensors: Sendable {
+public enum ExpertTensors: Sendable, Equatable {
     /// `.expert(e, projection)`: one (rows, cols) tensor per expert and projection (the hub layout of most models).
     case perExpert
     /// `.stackedExperts(.gate)` = `.stackedExperts(.up)`: one (experts, 2 x intermediate, hidden) tensor, each
     /// expert's gate rows then its up rows; `.stackedExperts(.down)`: (experts, hidden, intermediate) (Granite MoE).
     case stackedGateUp
+    /// gpt-oss: `.stackedExperts(.gate)` = `.stackedExperts(.up)`: one (experts, hidden, 2 x intermediate) tensor in
+    /// `x @ W` layout, gate and up columns alternating; `.stackedExperts(.down)`: (experts, intermediate, hidden). Or
+    /// either as the hub ships it in MXFP4: `<name>_blocks` (experts, out, in/32, 16) and `<name>_scales` (experts,
+    /// out, in/32), rows alternating gate and up. Both are copied at load into per-expert (out, in) matrices
+    /// (MXFP4 decoded to BF16, which holds every MXFP4 value exactly).
+    case interleavedGateUp
 }
 
 /// The three projections of a SiLU-gated MLP: down(silu(gate(x)) * up(x)).
@@ -34,12 +40,17 @@ public enum TensorRole: Hashable, Sendable {
     case q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm
     /// Multi-head latent attention's projections and norms (`LatentAttentionSpec`).
     case qA, qANorm, qB, kvA, kvANorm, kvB
-    case router
+    case router, routerBias
+    /// gpt-oss's per-head attention sink logits (`AttentionSpec.sinks`).
+    case sinks
     /// `e_score_correction_bias` (E) of routers that choose by score + bias (`RoutingPolicy.selectionBias`).
     case routerSelectionBias
     case expert(Int, Projection)
     /// Every expert's `projection` in one stacked tensor (`ExpertTensors`).
     case stackedExperts(Projection)
+    /// The stacked experts' biases: (experts, 2 x intermediate) for gate/up as the weights lay them out, (experts,
+    /// hidden) for down (gpt-oss).
+    case stackedExpertBias(Projection)
     case shared(Projection)
     case sharedExpertGate
     case dense(Projection)
@@ -71,13 +82,24 @@ extension Architecture {
         case .kvANorm: return prefix + "self_attn.kv_a_layernorm.weight"
         case .kvB: return prefix + "self_attn.kv_b_proj.weight"
         case .router: return prefix + "mlp.gate.weight"
+        case .routerBias: return prefix + "mlp.gate.bias"
+        case .sinks: return prefix + "self_attn.sinks"
         case .routerSelectionBias: return prefix + "mlp.gate.e_score_correction_bias"
         case let .expert(e, projection): return prefix + "mlp.experts.\(e).\(projection.rawValue)_proj.weight"
         case let .stackedExperts(projection): return prefix + "mlp.experts.\(projection == .down ? "down" : "gate_up")_proj"
+        case let .stackedExpertBias(projection): return prefix + "mlp.experts.\(projection == .down ? "down" : "gate_up")_proj_bias"
         case let .shared(projection): return prefix + "mlp.shared_expert.\(projection.rawValue)_proj.weight"
         case .sharedExpertGate: return prefix + "mlp.shared_expert_gate.weight"
         case let .dense(projection): return prefix + "mlp.\(projection.rawValue)_proj.weight"
         }
+    }
+
+    /// DeepSeek's and ERNIE's name for the fused shared experts, `mlp.shared_experts.*` (Qwen2-MoE's is singular).
+    static func sharedExpertsName(_ role: TensorRole, layer: Int) -> String {
+        if case let .shared(projection) = role {
+            return "model.layers.\(layer).mlp.shared_experts.\(projection.rawValue)_proj.weight"
+        }
+        return standardName(role, layer: layer)
     }
 
     static func tensorName(_ role: TensorRole, layer: Int) -> String { standardName(role, layer: layer) }
@@ -90,7 +112,7 @@ enum Architectures {
         [OlmoeArchitecture.self, Qwen2MoeArchitecture.self, DeepseekArchitecture.self,
          MixtralArchitecture.self, Qwen3MoeArchitecture.self, GraniteMoeArchitecture.self,
          Ernie45MoeArchitecture.self, DeepseekV2Architecture.self,
-         DeepseekV3Architecture.self]
+         DeepseekV3Architecture.self, GptOssArchitecture.self]
     }
 
     static var supportedTypes: [String] { all.map { $0.modelType } }

@@ -8,14 +8,16 @@ extension ForwardPass {
     /// Projections by the attention kind (`project` for MHA/GQA, `projectLatent` for MLA) leave each token's RoPE'd
     /// q, k and v in `state.q/k/v`; then per sequence and head: softmax(scale · q kᵀ) v over keys at or before the
     /// query -> o_proj (+ bias). The scale is `spec.attention.scale` when an architecture sets one (Granite, MLA),
-    /// else 1/sqrt(head_dim). Sequences never see each other's tokens, so no padding mask is needed.
-    func attention(_ w: AttentionWeights, batch: PackedBatch, state: RunState, into out: UnsafeMutablePointer<Float>) {
+    /// else 1/sqrt(head_dim). A windowed layer (`ModelSpec.window(layer:)`) sees only the last `window` keys; heads
+    /// with a sink logit (gpt-oss) share their softmax with it. Sequences never see each other's tokens, so no
+    /// padding mask is needed.
+    func attention(_ w: AttentionWeights, layer: Int, batch: PackedBatch, state: RunState, into out: UnsafeMutablePointer<Float>) {
         let n = batch.tokenCount, h = spec.hiddenSize
         switch w.projections {
         case let .grouped(q, k, v): project(w, q: q, k: k, v: v, batch: batch, state: state)
         case let .latent(latent): projectLatent(latent, batch: batch, state: state)
         }
-        attend(batch: batch, state: state)
+        attend(batch: batch, state: state, window: spec.window(layer: layer), sinks: w.sinks)
         linear(state.attention.pointer, ldx: spec.attentionOutputWidth, rows: n, weight: w.o, into: out, ldy: h, scratch: state.weightTile)
         if let bias = w.oBias { addBias(out, rows: n, stride: h, bias: bias) }
     }
@@ -103,8 +105,9 @@ extension ForwardPass {
         }
     }
 
-    /// Causal attention of `state.q` over `state.k`, `state.v` into `state.attention`, per sequence and head.
-    private func attend(batch: PackedBatch, state: RunState) {
+    /// Causal attention of `state.q` over `state.k`, `state.v` into `state.attention`, per sequence and head: query
+    /// i sees keys max(0, i - window + 1)...i, and the head's sink logit when there is one.
+    private func attend(batch: PackedBatch, state: RunState, window: Int?, sinks: [Float]?) {
         let d = spec.qkHeadDim, dv = spec.vHeadDim
         let heads = spec.headCount, kvHeads = spec.kvHeadCount, qw = spec.qWidth, kvw = spec.kvWidth, vw = spec.vWidth
         let ow = spec.attentionOutputWidth
@@ -134,9 +137,12 @@ extension ForwardPass {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(d),
                                 scale, qh, Int32(qw), kh, Int32(kvw), 0, scores, Int32(length))
                 }
+                let sink = sinks?[head]
                 for i in 0..<length {
                     let row = scores + i * length
-                    softmax(row, count: i + 1)  // causal: keys 0...i
+                    let first = window.map { max(0, i - $0 + 1) } ?? 0
+                    for j in 0..<first { row[j] = 0 }
+                    softmax(row + first, count: i + 1 - first, sink: sink)  // causal: keys first...i
                     for j in (i + 1)..<length { row[j] = 0 }
                 }
                 // out_h (length, d) = scores · v_h

@@ -1,16 +1,26 @@
 extension ForwardPass {
-    /// `out (rows, H) = down(silu(gate(x)) * up(x))` for `rows` rows of `input`.
-    func gatedMLP(_ w: MLPWeights, input: UnsafePointer<Float>, rows: Int, state: RunState, into out: UnsafeMutablePointer<Float>) {
+    /// `out (rows, H) = down(act(gate(x), up(x)))` for `rows` rows of `input`, each projection with its bias when
+    /// there is one (gpt-oss experts); `act` is silu(gate) * up unless the MoE block says otherwise.
+    func gatedMLP(_ w: MLPWeights, biases: MLPBiases? = nil, activation: GatedActivation = .silu,
+                  input: UnsafePointer<Float>, rows: Int, state: RunState, into out: UnsafeMutablePointer<Float>) {
         let h = spec.hiddenSize, i = w.intermediate
         let gate = state.gate.pointer, up = state.up.pointer
         linear(input, ldx: h, rows: rows, outputs: [(w.gate, gate, i), (w.up, up, i)], scratch: state.weightTile)
-        siluGate(gate, up, count: rows * i)
+        if let biases {
+            addBias(gate, rows: rows, stride: i, bias: biases.gate)
+            addBias(up, rows: rows, stride: i, bias: biases.up)
+        }
+        switch activation {
+        case .silu: siluGate(gate, up, count: rows * i)
+        case let .clampedSwiGLU(alpha, limit): clampedSwiGLU(gate, up, count: rows * i, alpha: alpha, limit: limit)
+        }
         linear(gate, ldx: i, rows: rows, weight: w.down, into: out, ldy: h, scratch: state.weightTile)
+        if let biases { addBias(out, rows: rows, stride: h, bias: biases.down) }
     }
 
     /// The MoE block, written once; the architecture's routing policy is in `w.spec.routing`.
     ///
-    /// logits = router(x) -> "ffn_moe_logits"; each token's k experts and weights from `RoutingPolicy.route`
+    /// logits = router(x) [+ bias] -> "ffn_moe_logits"; each token's k experts and weights from `RoutingPolicy.route`
     /// (softmax -> top-k -> renormalise for the first five families). Dispatch: count the tokens of each expert,
     /// gather them, one gated MLP (one sgemm per projection) per active expert, scatter-add the weighted outputs.
     /// Shared experts run on every token, scaled by sigmoid(shared_expert_gate(x)) when gated.
@@ -19,6 +29,7 @@ extension ForwardPass {
         let h = spec.hiddenSize, experts = w.spec.experts, k = w.spec.topK
         let logits = state.routerLogits.pointer
         linear(input, ldx: h, rows: n, weight: w.router, into: logits, ldy: experts, scratch: state.weightTile)
+        if let bias = w.routerBias { addBias(logits, rows: n, stride: experts, bias: bias) }
         capture.emit(.routerLogits, layer: layer, logits, rows: n, columns: experts)
 
         // Route: chosen[t * k + j] is token t's j-th expert, with weight chosenWeights[t * k + j].
@@ -54,7 +65,8 @@ extension ForwardPass {
             for (r, slot) in members.enumerated() {
                 (gathered + r * h).update(from: input + state.tokenOf[slot] * h, count: h)
             }
-            gatedMLP(w.experts[e], input: gathered, rows: counts[e], state: state, into: expertOut)
+            gatedMLP(w.experts[e], biases: w.expertBiases?[e], activation: w.spec.activation, input: gathered,
+                     rows: counts[e], state: state, into: expertOut)
             for (r, slot) in members.enumerated() {
                 let target = out + state.tokenOf[slot] * h, source = expertOut + r * h, weight = state.weightOf[slot]
                 for i in 0..<h { target[i] += weight * source[i] }

@@ -26,7 +26,7 @@ struct ForwardPass {
 
         for (l, layer) in weights.layers.enumerated() {
             rmsNorm(x, rows: n, width: h, stride: h, weight: layer.inputNorm, eps: spec.rmsNormEps, into: xb, outStride: h)
-            attention(layer.attention, batch: batch, state: state, into: out)
+            attention(layer.attention, layer: l, batch: batch, state: state, into: out)
             if let factor = spec.residualMultiplier { scaleInPlace(out, by: factor, count: n * h) }
             capture.emit(.attentionOutput, layer: l, out, rows: n, columns: h)
             addInPlace(x, out, count: n * h)

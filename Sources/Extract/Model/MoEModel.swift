@@ -20,12 +20,14 @@ public final class MoEModel: @unchecked Sendable {
     public var routerLayers: [Int] { spec.moeLayers }
     /// Number of hidden-state entries (L + 1).
     public var hiddenStateCount: Int { spec.layerCount + 1 }
-    /// The dtype holding most weight bytes ("BF16", "F16", "F32"): the model's variant for cache keys.
+    /// The dtype holding most weight bytes ("BF16", "F16", "F32", "MXFP4"): the model's variant for cache keys.
     public var weightDType: String { Self.dominantDType(summary.weightFileBytesByDType ?? [:]) }
 
-    /// The dtype holding most bytes (ties: the name first in order), "F32" when there are none.
+    /// The dtype holding most bytes (ties: the name first in order), "F32" when there are none. U8 weight bytes
+    /// are MXFP4 codes and scales (the only U8 tensors a checkpoint may hold), so they count as "MXFP4".
     public static func dominantDType(_ bytesByDType: [String: Int]) -> String {
-        bytesByDType.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
+        let dominant = bytesByDType.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "F32"
+        return dominant == TensorDType.u8.rawValue ? "MXFP4" : dominant
     }
     /// The cache-key variant: the weight dtype, plus the quantization when there is one ("BF16", "BF16+q4k"), plus
     /// "+bf16" when the BF16 kernel computes it ("BF16+bf16", "BF16+q4k+bf16": activations rounded to BF16, float32
@@ -152,15 +154,32 @@ public final class MoEModel: @unchecked Sendable {
         pass.forward(batch, state: state, capture: capture)
     }
 
+    /// The experts router `routerIndex` (`routerLayers` order) chooses from one token's `logits`, by the layer's
+    /// routing policy and selection bias (what the forward pass does), highest selection score first.
+    public func chosenExperts(routerIndex: Int, logits: ArraySlice<Float>) -> [Int] {
+        guard routerLayers.indices.contains(routerIndex),
+              case let .moe(w) = pass.weights.layers[routerLayers[routerIndex]].feedForward,
+              logits.count == w.spec.experts else { return [] }
+        let experts = w.spec.experts, k = w.spec.topK
+        var scores = [Float](repeating: 0, count: experts), ranked = scores, weights = [Float](repeating: 0, count: k)
+        var picks = [Int](repeating: 0, count: k)
+        let input = Array(logits)
+        input.withUnsafeBufferPointer { l in scores.withUnsafeMutableBufferPointer { s in ranked.withUnsafeMutableBufferPointer { r in
+            picks.withUnsafeMutableBufferPointer { p in weights.withUnsafeMutableBufferPointer { wt in
+                guard let lb = l.baseAddress, let sb = s.baseAddress, let rb = r.baseAddress, let pb = p.baseAddress,
+                      let wb = wt.baseAddress else { return }
+                w.spec.routing.route(lb, experts: experts, k: k, selectionBias: w.selectionBias, scores: sb, ranked: rb, picks: pb, weights: wb)
+            } }
+        } } }
+        return picks
+    }
+
     /// Refuses empty sequences, ids outside the vocabulary, and sequences past the model's positions.
     public func validate(_ sequences: [[Int]]) throws {
         for (s, sequence) in sequences.enumerated() {
             guard !sequence.isEmpty else { throw ForwardError.emptySequence(sequence: s) }
             if sequence.count > spec.maxPositions {
                 throw ForwardError.sequenceTooLong(sequence: s, length: sequence.count, limit: spec.maxPositions, what: "max_position_embeddings")
-            }
-            if let window = spec.slidingWindow, sequence.count > window {
-                throw ForwardError.sequenceTooLong(sequence: s, length: sequence.count, limit: window, what: "sliding_window")
             }
             if let position = sequence.firstIndex(where: { $0 < 0 || $0 >= spec.vocabSize }) {
                 throw ForwardError.tokenOutOfVocabulary(sequence: s, position: position, id: sequence[position], vocabularySize: spec.vocabSize)

@@ -19,15 +19,31 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     public var tiedEmbeddings: Bool
     /// The dtype `config.json` declares (`torch_dtype` / `dtype`), if any.
     public var declaredDType: String?
-    /// Sliding-window attention span, when the config enables it (sequences longer than it are refused).
+    /// Sliding-window attention span, when the config enables it: a query sees itself and the `slidingWindow - 1`
+    /// keys before it (transformers' `kv_idx > q_idx - sliding_window`), in the layers `windowedLayers` lists.
     public var slidingWindow: Int?
+    /// The layers whose attention is windowed (gpt-oss: every `sliding_attention` of `layer_types`); nil = every
+    /// layer when `slidingWindow` is set (Mixtral).
+    public var windowedLayers: [Int]? = nil
     /// YaRN's rescaled RoPE frequencies and cos/sin factor (`rope_type` "yarn"); nil = plain RoPE.
     public var yarn: YarnScaling? = nil
+    /// Layers stored after the decoder that the forward pass never runs (DeepSeek-V3's multi-token-prediction
+    /// layers, `num_nextn_predict_layers`): their tensors `model.layers.<layerCount + i>.*` are skipped at load.
+    public var unusedTrailingLayers: Int = 0
+    /// The config declares MXFP4 experts (`quantization_config.quant_method` "mxfp4", gpt-oss as the hub ships it):
+    /// the checkpoint holds them as MXFP4 blocks and scales, which run in place.
+    public var mxfp4Experts: Bool = false
     /// Granite's `embedding_multiplier`: the token embedding is scaled by it; nil = 1.
     public var embeddingMultiplier: Float? = nil
     /// Granite's `residual_multiplier`: each attention and feed-forward output is scaled by it before it joins the
     /// residual stream; nil = 1.
     public var residualMultiplier: Float? = nil
+
+    /// The attention window of decoder layer `layer`, nil = full causal attention.
+    public func window(layer: Int) -> Int? {
+        guard let slidingWindow else { return nil }
+        return windowedLayers.map { $0.contains(layer) ? slidingWindow : nil } ?? slidingWindow
+    }
 
     /// Indices of the decoder layers whose feed-forward block is a MoE block (the router layers).
     public var moeLayers: [Int] { layers.indices.filter { layers[$0].moe != nil } }
@@ -81,6 +97,9 @@ public struct AttentionSpec: Sendable, Equatable, Codable {
     public var rope: RotaryLayout = .halves
     /// Multi-head latent attention (DeepSeek-V2/V3) in place of q/k/v projections; nil = MHA/GQA.
     public var latent: LatentAttentionSpec? = nil
+    /// A learned logit per head (`self_attn.sinks`, gpt-oss) that joins every query's softmax as one more key with
+    /// no value: it takes a share of the attention and is dropped.
+    public var sinks: Bool = false
 }
 
 /// DeepSeek's multi-head latent attention: keys and values come from one low-rank latent per token,
@@ -137,13 +156,23 @@ public struct MoESpec: Sendable, Equatable, Codable {
     public var expertIntermediate: Int
     public var routing: RoutingPolicy
     public var shared: SharedExpertSpec?
+    /// A bias on the router linear (gpt-oss `mlp.router.bias`): part of the logits the store keeps.
+    public var routerBias: Bool = false
+    /// Biases on every routed expert's gate, up and down projections (gpt-oss).
+    public var expertBias: Bool = false
+    /// The routed experts' gated activation.
+    public var activation: GatedActivation = .silu
 
-    public init(experts: Int, topK: Int, expertIntermediate: Int, routing: RoutingPolicy, shared: SharedExpertSpec?) {
+    public init(experts: Int, topK: Int, expertIntermediate: Int, routing: RoutingPolicy, shared: SharedExpertSpec?,
+                routerBias: Bool = false, expertBias: Bool = false, activation: GatedActivation = .silu) {
         self.experts = experts
         self.topK = topK
         self.expertIntermediate = expertIntermediate
         self.routing = routing
         self.shared = shared
+        self.routerBias = routerBias
+        self.expertBias = expertBias
+        self.activation = activation
     }
 
     /// The policy of the first five families: softmax over all experts, top-k, optional renormalisation.
@@ -153,15 +182,29 @@ public struct MoESpec: Sendable, Equatable, Codable {
     }
 }
 
+/// `act(gate, up)` of a gated MLP, `down(act(gate(x), up(x)))`.
+public enum GatedActivation: Sendable, Equatable, Codable {
+    /// silu(gate) * up.
+    case silu
+    /// gpt-oss: gate clamped to at most `limit`, up to [-limit, limit], then gate * sigmoid(alpha * gate) * (up + 1)
+    /// (`swiglu_alpha`, `swiglu_limit`).
+    case clampedSwiGLU(alpha: Float, limit: Float)
+}
+
 /// How a router turns its logits into k experts and their weights, as llama.cpp's `build_moe_ffn` gating options:
 ///
-///     scores   = softmax(logits) over all experts | sigmoid(logits)            (scoring)
+///     scores   = softmax(logits) over all experts | sigmoid(logits) | logits  (scoring)
 ///     choose   = top-k of scores [+ selection bias] [within the best groups]   (selectionBias, groups)
-///     weights  = scores of the chosen, [/ max(sum, floor)] [* scale]          (renormalize, renormalizationFloor, scale)
+///     weights  = scores of the chosen | softmax of the chosen logits,
+///                [/ max(sum, floor)] [* scale]                                 (renormalize, renormalizationFloor, scale)
 ///
 /// The bias only chooses; the weights come from the unbiased scores (DeepSeek-V3, ERNIE 4.5 `e_score_correction_bias`).
 public struct RoutingPolicy: Sendable, Equatable, Codable {
-    public enum Scoring: String, Sendable, Equatable, Codable { case softmax, sigmoid }
+    public enum Scoring: String, Sendable, Equatable, Codable, CaseIterable {
+        case softmax, sigmoid
+        /// Top-k of the logits themselves, weights = softmax over the k chosen logits (gpt-oss).
+        case softmaxOverChosen = "softmax over chosen"
+    }
 
     public var scoring: Scoring = .softmax
     /// A learned per-expert bias (`e_score_correction_bias`) added to the scores for the choice only.

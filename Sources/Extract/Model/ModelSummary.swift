@@ -17,6 +17,7 @@ public struct ParameterCount: Codable, Sendable, Equatable {
         if let latent = spec.attention.latent { attention += latent.kvLoraRank + (latent.qLoraRank ?? 0) }  // latent norms
         if spec.attention.qkvBias { attention += qw + kvw + spec.vWidth }
         if spec.attention.outputBias { attention += h }
+        if spec.attention.sinks { attention += spec.headCount }
         switch spec.attention.qkNorm {
         case .none: break
         case .wholeProjection: attention += qw + kvw
@@ -31,8 +32,9 @@ public struct ParameterCount: Codable, Sendable, Equatable {
                 total += 3 * h * intermediate
                 active += 3 * h * intermediate
             case let .moe(moe):
-                let expert = 3 * h * moe.expertIntermediate
-                var always = moe.experts * h + (moe.routing.selectionBias ? moe.experts : 0)  // router (+ its bias)
+                let expert = 3 * h * moe.expertIntermediate + (moe.expertBias ? 2 * moe.expertIntermediate + h : 0)
+                // The router, its selection bias, its own bias.
+                var always = moe.experts * h + (moe.routing.selectionBias ? moe.experts : 0) + (moe.routerBias ? moe.experts : 0)
                 if let shared = moe.shared { always += 3 * h * shared.intermediate + (shared.sigmoidGated ? h : 0) }
                 total += always + moe.experts * expert
                 active += always + moe.topK * expert
@@ -57,6 +59,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var experts: Int
     public var topK: Int
     public var renormalizeTopK: Bool
+    /// The router's scoring function (`RoutingPolicy.Scoring` raw value: "softmax", "sigmoid", "softmax over
+    /// chosen"), which RW's `normalize=router` applies; nil in summaries stored before it existed.
+    public var routerScoring: String?
     /// The routing policy in words (`RoutingPolicy.description`); nil in summaries stored before it existed.
     public var routing: String?
     public var expertIntermediateSize: Int
@@ -74,6 +79,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var ropeScaling: String?
     /// MLA's ranks and head dims in words (nil without MLA, and in summaries stored before it existed).
     public var latentAttention: String?
+    /// Sliding windows and attention sinks in words (nil without either, and in summaries stored before they existed).
+    public var attentionWindows: String?
+    /// The routed experts' activation and biases in words when not plain SiLU without biases (gpt-oss); nil otherwise.
+    public var expertActivation: String?
     /// Granite's multipliers (nil elsewhere): embedding, residual, and the attention scale replacing 1/sqrt(head_dim).
     public var embeddingMultiplier: Float?
     public var residualMultiplier: Float?
@@ -85,6 +94,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     public var parameters: ParameterCount
     /// Bytes of all parameters (lm_head included) stored as F32, F16/BF16.
     public var bytesByDType: [String: Int]
+    /// Bytes of the weight files as the config declares them when its experts are MXFP4 (half a byte a weight and a
+    /// scale byte per 32; everything else BF16); nil otherwise, and in summaries stored before it existed.
+    public var mxfp4CheckpointBytes: Int?
     /// Bytes per dtype actually present in the weight files (nil when inspected from config.json alone).
     public var weightFileBytesByDType: [String: Int]?
     /// Estimated resident weight bytes per quantization ("int8", "q4"): the quantized projections
@@ -105,6 +117,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         topK = moe?.topK ?? 0
         renormalizeTopK = moe?.routing.renormalize ?? false
         routing = moe?.routing.description
+        routerScoring = moe?.routing.scoring.rawValue
         expertIntermediateSize = moe?.expertIntermediate ?? 0
         sharedExpertIntermediateSize = moe?.shared?.intermediate
         sharedExpertGated = moe?.shared?.sigmoidGated
@@ -122,6 +135,22 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         latentAttention = spec.attention.latent.map {
             "MLA: q_lora_rank \($0.qLoraRank.map(String.init) ?? "none"), kv_lora_rank \($0.kvLoraRank), qk head \($0.qkNopeHeadDim) + rope \($0.qkRopeHeadDim), v head \($0.vHeadDim)"
         }
+        let windowed = spec.slidingWindow.map { window in (0..<spec.layerCount).filter { spec.window(layer: $0) == window } } ?? []
+        var windowParts: [String] = []
+        if let window = spec.slidingWindow, !windowed.isEmpty {
+            windowParts.append("sliding window \(window) on \(windowed.count == spec.layerCount ? "every layer" : "layers \(Self.ranges(windowed)) (\(windowed.count) of \(spec.layerCount))")")
+        }
+        if spec.attention.sinks { windowParts.append("a learned sink logit per head") }
+        attentionWindows = windowParts.isEmpty ? nil : windowParts.joined(separator: "; ")
+        if let moe, moe.activation != .silu || moe.expertBias || moe.routerBias {
+            var parts: [String] = []
+            if case let .clampedSwiGLU(alpha, limit) = moe.activation {
+                parts.append("clamped SwiGLU (gate <= \(limit), up in ±\(limit), gate·sigmoid(\(alpha)·gate)·(up + 1))")
+            }
+            let biased = (moe.routerBias ? ["router"] : []) + (moe.expertBias ? ["every expert projection"] : [])
+            if !biased.isEmpty { parts.append("biases on the " + biased.joined(separator: " and ")) }
+            expertActivation = parts.joined(separator: "; ")
+        }
         embeddingMultiplier = spec.embeddingMultiplier
         residualMultiplier = spec.residualMultiplier
         attentionScale = spec.attention.scale
@@ -131,6 +160,10 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         declaredDType = spec.declaredDType
         parameters = ParameterCount(spec: spec)
         bytesByDType = ["F32": parameters.total * 4, "BF16": parameters.total * 2, "F16": parameters.total * 2]
+        if spec.mxfp4Experts {
+            let expertWeights = spec.layers.compactMap(\.moe).reduce(0) { $0 + $1.experts * 3 * spec.hiddenSize * $1.expertIntermediate }
+            mxfp4CheckpointBytes = (parameters.total - expertWeights) * 2 + expertWeights / 2 + expertWeights / 32
+        }
         activationBytes = MemoryRequirement(spec: spec, weightBytes: 0, tokenBudget: Self.referenceBatchTokens,
                                             longestSequence: min(512, spec.maxPositions)).activationBytes
     }
@@ -160,7 +193,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         func gib(_ n: Int) -> String { String(format: "%.2f GiB", Double(n) / 1_073_741_824) }
         var lines = [
             "model_type: \(modelType)  (\(reference))",
-            "layers: \(layers)  MoE: \(ranges(moeLayers))  dense: \(denseLayers.isEmpty ? "none" : ranges(denseLayers))",
+            "layers: \(layers)  MoE: \(Self.ranges(moeLayers))  dense: \(denseLayers.isEmpty ? "none" : Self.ranges(denseLayers))",
             "experts: \(experts) routed, top-\(topK)\(renormalizeTopK ? " renormalised" : ""), expert intermediate \(expertIntermediateSize)"
                 + (routing.map { "; routing: \($0)" } ?? ""),
         ]
@@ -172,8 +205,13 @@ public struct ModelSummary: Codable, Sendable, Equatable {
             "attention: \(attentionHeads) heads, \(keyValueHeads) kv heads (\(attentionHeads == keyValueHeads ? "MHA" : "GQA")), head_dim \(headDim), q/k norm: \(qkNorm)\(qkvBias ? ", qkv bias" : "")\(clipQKV.map { ", clip_qkv \($0)" } ?? "")",
         ]
         if let latentAttention { lines.append("attention kind: \(latentAttention)") }
-        if embeddingMultiplier != nil || residualMultiplier != nil || attentionScale != nil {
+        if let attentionWindows { lines.append("attention windows: \(attentionWindows)") }
+        if let expertActivation { lines.append("experts compute: \(expertActivation)") }
+        if embeddingMultiplier != nil || residualMultiplier != nil {
             lines.append("multipliers: embedding \(embeddingMultiplier ?? 1), residual \(residualMultiplier ?? 1), attention scale \(attentionScale.map { "\($0)" } ?? "1/sqrt(head_dim)")")
+        } else if let attentionScale {
+            // MLA (and YaRN's mscale) set the q·k scale without Granite's multipliers.
+            lines.append("attention scale: \(attentionScale)")
         }
         lines += [
             "positions: \(maxPositionEmbeddings), rope_theta \(ropeTheta)\(ropeScaling.map { " (\($0))" } ?? ""), rms_norm_eps \(rmsNormEps)",
@@ -183,8 +221,9 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         if let files = weightFileBytesByDType {
             lines.append("weight files: " + files.keys.sorted().map { "\($0) \(gib(files[$0] ?? 0))" }.joined(separator: ", "))
         }
-        let weights = weightFileBytesByDType.map { $0.values.reduce(0, +) } ?? bytesByDType["BF16"] ?? 0
-        lines.append("memory to run: weights \(gib(weights))\(weightFileBytesByDType == nil ? " (as BF16)" : "") memory-mapped"
+        let weights = weightFileBytesByDType.map { $0.values.reduce(0, +) } ?? mxfp4CheckpointBytes ?? bytesByDType["BF16"] ?? 0
+        let assumed = weightFileBytesByDType != nil ? "" : mxfp4CheckpointBytes != nil ? " (MXFP4 experts, BF16 rest)" : " (as BF16)"
+        lines.append("memory to run: weights \(gib(weights))\(assumed) memory-mapped"
             + " + activations \(gib(activationBytes)) per \(Self.referenceBatchTokens)-token batch"
             + " (physical: \(gib(Int(clamping: ProcessInfo.processInfo.physicalMemory))))")
         if let quantized = quantizedWeightBytes, let int8 = quantized["int8"], let q4 = quantized["q4"] {
@@ -194,7 +233,7 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
-    private func ranges(_ values: [Int]) -> String {
+    private static func ranges(_ values: [Int]) -> String {
         guard let first = values.first else { return "none" }
         var parts: [String] = [], start = first, previous = first
         for value in values.dropFirst() + [Int.min] {

@@ -8,11 +8,20 @@ struct MLPWeights {
     var intermediate: Int { gate.rows }
 }
 
+/// Biases of a gated MLP's projections (gpt-oss experts): gate, up (I) and down (H).
+struct MLPBiases {
+    var gate: [Float]
+    var up: [Float]
+    var down: [Float]
+}
+
 struct AttentionWeights {
     var projections: AttentionProjections
     var o: WeightMatrix  // (H, heads * v_head_dim)
     var qBias: [Float]?, kBias: [Float]?, vBias: [Float]?, oBias: [Float]?
     var qNorm: [Float]?, kNorm: [Float]?
+    /// One sink logit per head (`AttentionSpec.sinks`).
+    var sinks: [Float]? = nil
 
     /// Every matrix with its short name (`ModelSpec.attentionMatrices`' names and order): what quantizing, packing,
     /// byte counts and the quantized cache walk.
@@ -78,6 +87,10 @@ struct MoEWeights {
     var sharedGate: WeightMatrix?  // (1, H)
     /// `e_score_correction_bias` (E): added to the router scores to choose experts only (`RoutingPolicy.selectionBias`).
     var selectionBias: [Float]? = nil
+    /// The router linear's bias (E), `MoESpec.routerBias`.
+    var routerBias: [Float]? = nil
+    /// Each routed expert's projection biases, `MoESpec.expertBias`.
+    var expertBiases: [MLPBiases]? = nil
 }
 
 enum FeedForwardWeights {
@@ -123,7 +136,15 @@ struct WeightLoader {
     }
 
     private mutating func lookup(_ role: TensorRole, layer: Int, shape: [Int], alsoAccepting other: [Int]? = nil) -> (SafetensorsFile, TensorInfo)? {
-        let name = architecture.tensorName(role, layer: layer)
+        guard let found = lookup(name: architecture.tensorName(role, layer: layer), shape: shape, alsoAccepting: other,
+                                 accepts: \.isWeightType) else { return nil }
+        usedBytes += found.1.byteRange.count
+        return found
+    }
+
+    /// A tensor by name, of one of the `shape`s and a dtype `accepts` takes; records what is wrong otherwise.
+    private mutating func lookup(name: String, shape: [Int], alsoAccepting other: [Int]? = nil,
+                                 accepts: (TensorDType) -> Bool) -> (SafetensorsFile, TensorInfo)? {
         consumed.insert(name)
         guard let (file, info) = try? checkpoint.tensor(name) else {
             missing.append(name)
@@ -133,11 +154,10 @@ struct WeightLoader {
             wrongShape.append("\(name) is \(info.shape), config.json implies \(shape)")
             return nil
         }
-        guard info.dtype.isWeightType else {
+        guard accepts(info.dtype) else {
             badType.append((name, info.dtype.rawValue))
             return nil
         }
-        usedBytes += info.byteRange.count
         return (file, info)
     }
 
@@ -153,6 +173,27 @@ struct WeightLoader {
         return try? DTypeConversion.floats(from: file.bytes(of: info), dtype: info.dtype, tensor: info.name)
     }
 
+    /// A (rows, cols) tensor as floats, row-major (stacked expert biases).
+    mutating func table(_ role: TensorRole, layer: Int, rows: Int, cols: Int) -> [Float]? {
+        guard let (file, info) = lookup(role, layer: layer, shape: [rows, cols]) else { return nil }
+        return try? DTypeConversion.floats(from: file.bytes(of: info), dtype: info.dtype, tensor: info.name)
+    }
+
+    /// The routed experts' projection biases (`MoESpec.expertBias`), stored stacked: gate/up as the weights lay out
+    /// their rows (`ExpertTensors`: alternating, or gate then up), down per expert.
+    mutating func expertBiases(layer: Int, count: Int, hidden: Int, intermediate: Int) -> [MLPBiases]? {
+        let gateUp = table(.stackedExpertBias(.gate), layer: layer, rows: count, cols: 2 * intermediate)
+        let down = table(.stackedExpertBias(.down), layer: layer, rows: count, cols: hidden)
+        guard let gateUp, let down else { return nil }
+        let alternating = architecture.expertTensors == .interleavedGateUp
+        return (0..<count).map { e in
+            let row = Array(gateUp[(e * 2 * intermediate)..<((e + 1) * 2 * intermediate)])
+            let gate = alternating ? stride(from: 0, to: row.count, by: 2).map { row[$0] } : Array(row.prefix(intermediate))
+            let up = alternating ? stride(from: 1, to: row.count, by: 2).map { row[$0] } : Array(row.suffix(intermediate))
+            return MLPBiases(gate: gate, up: up, down: Array(down[(e * hidden)..<((e + 1) * hidden)]))
+        }
+    }
+
     /// The routed experts of a MoE layer, as the architecture stores them (`ExpertTensors`); nil if any is missing.
     mutating func experts(layer: Int, count: Int, hidden: Int, intermediate: Int) -> [MLPWeights]? {
         switch architecture.expertTensors {
@@ -165,6 +206,63 @@ struct WeightLoader {
             guard let gateUp, let down else { return nil }
             return (0..<count).map { e in
                 MLPWeights(gate: gateUp[e].rows(0, count: intermediate), up: gateUp[e].rows(intermediate, count: intermediate), down: down[e])
+            }
+        case .interleavedGateUp:
+            let gateUp = alternatingParts(.stackedExperts(.gate), layer: layer, count: count, outputs: 2 * intermediate,
+                                          inputs: hidden, parts: 2)
+            let down = alternatingParts(.stackedExperts(.down), layer: layer, count: count, outputs: hidden, inputs: intermediate, parts: 1)
+            guard let gateUp, let down else { return nil }
+            return (0..<count).map { MLPWeights(gate: gateUp[$0][0], up: gateUp[$0][1], down: down[$0][0]) }
+        }
+    }
+
+    /// gpt-oss's stacked experts (`ExpertTensors.interleavedGateUp`) as `[expert][part]` (outputs / parts, inputs)
+    /// matrices, part p holding output rows p, p + parts, ... (gate and up alternate: 2 parts). From the
+    /// (count, inputs, outputs) tensor, copied transposed in its dtype; or, when the checkpoint has only its MXFP4
+    /// `_blocks` and `_scales`, views of those (decoded a tile at a time, `MXFP4Rows`).
+    private mutating func alternatingParts(_ role: TensorRole, layer: Int, count: Int, outputs: Int, inputs: Int,
+                                           parts: Int) -> [[WeightMatrix]]? {
+        let name = architecture.tensorName(role, layer: layer), rows = outputs / parts
+        func exists(_ name: String) -> Bool { (try? checkpoint.tensor(name)).map { _ in true } ?? false }
+        guard !exists(name) && exists(name + "_blocks") else {
+            guard let (file, info) = lookup(role, layer: layer, shape: [count, inputs, outputs]),
+                  let source = file.bytes(of: info).baseAddress else { return nil }
+            let size = info.dtype.byteSize, matrixBytes = rows * inputs * size
+            let storage = OwnedWeightBytes(byteCount: count * outputs * inputs * size)
+            func target(_ e: Int, _ p: Int) -> UnsafeMutableRawPointer { storage.pointer + (e * parts + p) * matrixBytes }
+            for e in 0..<count {
+                let from = source + e * outputs * inputs * size
+                for p in 0..<parts {
+                    for r in 0..<rows {
+                        let column = r * parts + p, to = target(e, p) + r * inputs * size
+                        for c in 0..<inputs {
+                            (to + c * size).copyMemory(from: from + (c * outputs + column) * size, byteCount: size)
+                        }
+                    }
+                }
+            }
+            return (0..<count).map { e in
+                (0..<parts).map { WeightMatrix(rows: rows, cols: inputs, dtype: info.dtype, base: target(e, $0), owner: storage) }
+            }
+        }
+        guard inputs % MXFP4.groupSize == 0 else {
+            wrongShape.append("\(name)_blocks: MXFP4 needs the input width \(inputs) to be a multiple of \(MXFP4.groupSize)")
+            return nil
+        }
+        let groups = inputs / MXFP4.groupSize, codeBytes = MXFP4.groupSize / 2
+        let blocks = lookup(name: name + "_blocks", shape: [count, outputs, groups, codeBytes]) { $0 == .u8 }
+        let scales = lookup(name: name + "_scales", shape: [count, outputs, groups]) { $0 == .u8 }
+        guard let (blockFile, blockInfo) = blocks, let (scaleFile, scaleInfo) = scales,
+              let codes = blockFile.bytes(of: blockInfo).baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let exponents = scaleFile.bytes(of: scaleInfo).baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        usedBytes += blockInfo.byteRange.count + scaleInfo.byteRange.count
+        // The views read both tensors: their owner keeps both files mapped (two shards, or one file twice).
+        let owner: AnyObject = blockFile === scaleFile ? blockFile : MappedFilePair(blockFile, scaleFile)
+        return (0..<count).map { e in
+            (0..<parts).map { p in
+                let first = e * outputs + p
+                let view = MXFP4Rows(codes: codes + first * groups * codeBytes, scales: exponents + first * groups, step: parts)
+                return WeightMatrix(rows: rows, cols: inputs, mxfp4: view, owner: owner)
             }
         }
     }
@@ -185,9 +283,13 @@ struct WeightLoader {
         return MLPWeights(gate: gate, up: up, down: down)
     }
 
-    /// Throws one error listing every missing, misshapen and unexpected tensor.
-    func finish() throws {
-        let unexpected = checkpoint.tensorNames.filter { !consumed.contains($0) && !Self.isIgnorable($0) }
+    /// Throws one error listing every missing, misshapen and unexpected tensor; the tensors of `skippedLayers`
+    /// (`ModelSpec.unusedTrailingLayers`) are expected and left unread.
+    func finish(skippedLayers: Range<Int> = 0..<0) throws {
+        let skipped = skippedLayers.map { "model.layers.\($0)." }
+        let unexpected = checkpoint.tensorNames.filter { name in
+            !consumed.contains(name) && !Self.isIgnorable(name) && !skipped.contains { name.hasPrefix($0) }
+        }
         if !missing.isEmpty || !wrongShape.isEmpty || !unexpected.isEmpty {
             throw CheckpointError.tensorSet(missing: missing, unexpected: unexpected, wrongShape: wrongShape)
         }
@@ -195,6 +297,12 @@ struct WeightLoader {
             throw CheckpointError.unsupportedWeightType(tensor: first.name, dtype: first.dtype)
         }
     }
+}
+
+/// Keeps two mapped weight files alive for matrices that read both (MXFP4 codes and scales in different shards).
+private final class MappedFilePair {
+    let first: SafetensorsFile, second: SafetensorsFile
+    init(_ first: SafetensorsFile, _ second: SafetensorsFile) { self.first = first; self.second = second }
 }
 
 extension ModelWeights {
@@ -218,9 +326,14 @@ extension ModelWeights {
                 let shared = moe.shared.flatMap { loader.mlp({ .shared($0) }, layer: l, hidden: h, intermediate: $0.intermediate) }
                 let sharedGate = moe.shared?.sigmoidGated == true ? loader.matrix(.sharedExpertGate, layer: l, rows: 1, cols: h) : nil
                 let bias = moe.routing.selectionBias ? loader.vector(.routerSelectionBias, layer: l, count: moe.experts) : nil
-                if let router, experts.count == moe.experts, bias != nil || !moe.routing.selectionBias {
+                let routerBias = moe.routerBias ? loader.vector(.routerBias, layer: l, count: moe.experts) : nil
+                let expertBiases = moe.expertBias
+                    ? loader.expertBiases(layer: l, count: moe.experts, hidden: h, intermediate: moe.expertIntermediate) : nil
+                if let router, experts.count == moe.experts, bias != nil || !moe.routing.selectionBias,
+                   routerBias != nil || !moe.routerBias, expertBiases != nil || !moe.expertBias {
                     feedForward = .moe(MoEWeights(spec: moe, router: router, experts: experts, shared: shared,
-                                                  sharedGate: sharedGate, selectionBias: bias))
+                                                  sharedGate: sharedGate, selectionBias: bias, routerBias: routerBias,
+                                                  expertBiases: expertBiases))
                 } else {
                     feedForward = nil
                 }
@@ -230,7 +343,7 @@ extension ModelWeights {
             }
         }
         let finalNorm = loader.vector(.finalNorm, count: h)
-        try loader.finish()
+        try loader.finish(skippedLayers: spec.layerCount..<(spec.layerCount + spec.unusedTrailingLayers))
         guard let embedding, let finalNorm, layers.count == spec.layerCount else {
             throw CheckpointError.tensorSet(missing: ["(incomplete layer set)"], unexpected: [], wrongShape: [])
         }
@@ -254,6 +367,7 @@ extension ModelWeights {
         let kBias = a.qkvBias ? loader.vector(.kBias, layer: l, count: kvw) : nil
         let vBias = a.qkvBias ? loader.vector(.vBias, layer: l, count: spec.vWidth) : nil
         let oBias = a.outputBias ? loader.vector(.oBias, layer: l, count: h) : nil
+        let sinks = a.sinks ? loader.vector(.sinks, layer: l, count: spec.headCount) : nil
         var qNorm: [Float]?, kNorm: [Float]?
         switch a.qkNorm {
         case .none: break
@@ -268,8 +382,9 @@ extension ModelWeights {
         if a.qkvBias && (qBias == nil || kBias == nil || vBias == nil) { return nil }
         if a.outputBias && oBias == nil { return nil }
         if a.qkNorm != .none && (qNorm == nil || kNorm == nil) { return nil }
+        if a.sinks && sinks == nil { return nil }
         return AttentionWeights(projections: projections, o: o, qBias: qBias, kBias: kBias, vBias: vBias, oBias: oBias,
-                                qNorm: qNorm, kNorm: kNorm)
+                                qNorm: qNorm, kNorm: kNorm, sinks: sinks)
     }
 
     private static func loadLatent(_ loader: inout WeightLoader, spec: ModelSpec, latent: LatentAttentionSpec,

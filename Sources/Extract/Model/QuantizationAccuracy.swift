@@ -18,8 +18,12 @@ public struct QuantizationAccuracy: Sendable, Codable {
         case meanCosine = "mean_cosine", minCosine = "min_cosine", layerAgreement = "layer_agreement", agreement
     }
 
-    /// Compares `quantized` with `reference` (same batch, same model) on the tokens where `mask` is 1.
-    public init(reference: ForwardOutput, quantized: ForwardOutput, mask: [[Int]], topK k: Int) {
+    /// Compares `quantized` with `reference` (same batch, same model) on the tokens where `mask` is 1. `choose`
+    /// gives the experts a router picks from one token's logits (router index, logits): `MoEModel.chosenExperts`
+    /// for the router's own policy (bias, groups); by default the top-k of the logits.
+    public init(reference: ForwardOutput, quantized: ForwardOutput, mask: [[Int]], topK k: Int,
+                choose: ((Int, ArraySlice<Float>) -> [Int])? = nil) {
+        let choose = choose ?? { _, logits in Extract.topK(Array(logits), k: k) }
         let b = reference.batchSize, t = reference.sequenceLength, h = reference.hiddenSize, e = reference.expertCount
         let real = (0..<b).flatMap { r in (0..<t).filter { mask[r][$0] == 1 }.map { r * t + $0 } }
         meanCosine = []
@@ -38,8 +42,8 @@ public struct QuantizationAccuracy: Sendable, Codable {
             var layerShared = 0
             for flat in real {
                 let base = (index * b * t + flat) * e
-                let ours = Set(Extract.topK(Array(quantized.routerLogits[base..<(base + e)]), k: k))
-                let theirs = Set(Extract.topK(Array(reference.routerLogits[base..<(base + e)]), k: k))
+                let ours = Set(choose(index, quantized.routerLogits[base..<(base + e)]))
+                let theirs = Set(choose(index, reference.routerLogits[base..<(base + e)]))
                 layerShared += ours.intersection(theirs).count
             }
             layerAgreement.append(Double(layerShared) / Double(max(1, real.count * k)))
@@ -107,7 +111,7 @@ extension QuantizationAccuracy {
             progress?("\(format.rawValue): loaded in \(String(format: "%.1f", seconds)) s, running")
             let k = model.spec.layers.compactMap(\.moe).first?.topK ?? 1
             let accuracy = QuantizationAccuracy(reference: reference, quantized: try model.forward(inputIDs: ids, attentionMask: mask),
-                                                mask: mask, topK: k)
+                                                mask: mask, topK: k, choose: model.chosenExperts)
             return Measurement(format: format, accuracy: accuracy, referenceWeightBytes: referenceBytes, weightBytes: model.weightBytes,
                                referenceBytesWithoutEmbedding: referenceBytes - referenceEmbedding,
                                bytesWithoutEmbedding: model.weightBytes - model.embeddingBytes, loadSeconds: seconds)

@@ -4,9 +4,10 @@ import Foundation
 /// take vectors.
 ///
 /// Stable names (only non-default parameters appear, in this order): `hs`, `hs(layer=12,pooling=mean)`,
-/// `rw`, `rw(layers=1-3-5,logits,pooling=mean)`, `moee-concat`, `moee-sum(alpha=0.5)`, `hs(layer=label-free)`. `Recipe(name:)` parses
-/// them back. Codable as `{"kind": "moee-sum", "alpha": 0.5, "layer": -1, "pooling": "last", "layers": null,
-/// "softmax": true}` (every key but `kind` optional).
+/// `rw`, `rw(layers=1-3-5,logits,pooling=mean)`, `rw(normalize=router)`, `moee-concat`, `moee-sum(alpha=0.5)`,
+/// `hs(layer=label-free)`. `Recipe(name:)` parses them back. Codable as `{"kind": "moee-sum", "alpha": 0.5,
+/// "layer": -1, "pooling": "last", "layers": null, "normalize": "softmax"}` (every key but `kind` optional; the
+/// older `"softmax": true|false` still reads as `normalize` softmax|logits).
 ///
 /// Standardisation (MoEE-concat, MoEE-sum): per dimension over all texts the task embeds, z = (x - mean) / std
 /// with the population std (ddof = 0, as sklearn's `StandardScaler`); a dimension with zero variance becomes 0
@@ -32,9 +33,9 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         public var parameterKeys: [String] {
             switch self {
             case .hs: return ["layer", "pooling"]
-            case .rw: return ["layers", "softmax", "pooling"]
-            case .moeeConcat: return ["layer", "layers", "softmax", "pooling"]
-            case .moeeSum: return ["alpha", "layer", "layers", "softmax", "pooling"]
+            case .rw: return ["layers", "normalize", "pooling"]
+            case .moeeConcat: return ["layer", "layers", "normalize", "pooling"]
+            case .moeeSum: return ["alpha", "layer", "layers", "normalize", "pooling"]
             }
         }
 
@@ -53,17 +54,18 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public var pooling: Pooling = .last
     /// RW decoder-layer indices, in the order to concatenate; nil = every MoE layer in layer order.
     public var layers: [Int]?
-    /// RW: softmax over each layer's experts (true) or raw logits.
-    public var softmax: Bool = true
+    /// RW: what each layer's cached router logits become (`RouterNormalization`).
+    public var normalize: RouterNormalization = .softmax
     /// MoEE-sum weight of the RW similarity (>= 0).
     public var alpha: Double = 1
     /// MoEE-sum: choose alpha per task without labels (`LabelFreeAlpha`) instead of using `alpha`.
     public var alphaRule: LabelFreeAlpha.Rule? = nil
 
-    public init(kind: Kind, layer: Int = -1, pooling: Pooling = .last, layers: [Int]? = nil, softmax: Bool = true,
-                alpha: Double = 1, alphaRule: LabelFreeAlpha.Rule? = nil, layerRule: LabelFreeLayer.Rule? = nil) {
+    public init(kind: Kind, layer: Int = -1, pooling: Pooling = .last, layers: [Int]? = nil,
+                normalize: RouterNormalization = .softmax, alpha: Double = 1, alphaRule: LabelFreeAlpha.Rule? = nil,
+                layerRule: LabelFreeLayer.Rule? = nil) {
         self.kind = kind; self.layer = layer; self.pooling = pooling
-        self.layers = layers; self.softmax = softmax; self.alpha = alpha; self.alphaRule = alphaRule
+        self.layers = layers; self.normalize = normalize; self.alpha = alpha; self.alphaRule = alphaRule
         self.layerRule = layerRule
     }
 
@@ -79,7 +81,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
     public static let moeeConcat = Recipe(kind: .moeeConcat)
     public static func moeeSum(alpha: Double) -> Recipe { Recipe(kind: .moeeSum, alpha: alpha) }
 
-    enum CodingKeys: String, CodingKey { case kind, layer, pooling, layers, softmax, alpha }
+    enum CodingKeys: String, CodingKey { case kind, layer, pooling, layers, normalize, softmax, alpha }
 
     /// `alpha` is a number, or the label-free rule's name ("label-free", "label-free-variance").
     public func encode(to encoder: Encoder) throws {
@@ -88,7 +90,7 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         if let layerRule { try container.encode(layerRule, forKey: .layer) } else { try container.encode(layer, forKey: .layer) }
         try container.encode(pooling, forKey: .pooling)
         try container.encode(layers, forKey: .layers)
-        try container.encode(softmax, forKey: .softmax)
+        try container.encode(normalize, forKey: .normalize)
         if let alphaRule { try container.encode(alphaRule, forKey: .alpha) } else { try container.encode(alpha, forKey: .alpha) }
     }
 
@@ -102,7 +104,11 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         }
         pooling = try container.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .last
         layers = try container.decodeIfPresent([Int].self, forKey: .layers)
-        softmax = try container.decodeIfPresent(Bool.self, forKey: .softmax) ?? true
+        if let given = try container.decodeIfPresent(RouterNormalization.self, forKey: .normalize) {
+            normalize = given
+        } else if let softmax = try container.decodeIfPresent(Bool.self, forKey: .softmax) {
+            normalize = softmax ? .softmax : .logits
+        }
         if let rule = try? container.decodeIfPresent(LabelFreeAlpha.Rule.self, forKey: .alpha) {
             alphaRule = rule
         } else {
@@ -122,7 +128,8 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
         let usesHS = kind != .rw, usesRW = kind != .hs
         if usesHS && (layer != -1 || layerRule != nil) { parameters.append("layer=\(layerText)") }
         if usesRW, let layers { parameters.append("layers=" + layers.map(String.init).joined(separator: "-")) }
-        if usesRW && !softmax { parameters.append("logits") }
+        if usesRW && normalize == .logits { parameters.append("logits") }
+        if usesRW && normalize == .router { parameters.append("normalize=router") }
         if pooling != .last { parameters.append("pooling=\(pooling.rawValue)") }
         if kind == .moeeSum { parameters.append("alpha=\(alphaText)") }
         return kind.rawValue + (parameters.isEmpty ? "" : "(" + parameters.joined(separator: ",") + ")")
@@ -150,8 +157,10 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
             for part in rest.split(separator: ",") {
                 let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 switch (pieces.first ?? "", pieces.count == 2 ? pieces[1] : nil) {
-                case ("logits", nil): softmax = false
-                case ("softmax", nil): softmax = true
+                case ("logits", nil): normalize = .logits
+                case ("softmax", nil): normalize = .softmax
+                case let ("normalize", value?) where RouterNormalization(rawValue: value) != nil:
+                    normalize = RouterNormalization(rawValue: value) ?? .softmax
                 case let ("layer", value?) where Int(value) != nil: layer = Int(value) ?? -1
                 case let ("layer", value?) where LabelFreeLayer.Rule(rawValue: value) != nil:
                     layerRule = LabelFreeLayer.Rule(rawValue: value)
@@ -171,5 +180,47 @@ public struct Recipe: Codable, Sendable, Hashable, CustomStringConvertible {
             }
         }
         try validate()
+    }
+}
+
+/// What RW makes of each MoE layer's cached router logits (the store keeps them raw, for every family):
+/// - `softmax`: a softmax over all the layer's experts, whatever the router computes (the paper's RW, the default);
+/// - `router`: the router's own scoring (`RouterScoring`): the softmax over all experts for softmax routers, each
+///   expert's sigmoid for sigmoid routers (DeepSeek-V3, Moonlight: the scores before the selection bias), the
+///   softmax over the top-k logits (0 elsewhere) for gpt-oss;
+/// - `logits`: the raw logits.
+public enum RouterNormalization: String, Codable, Sendable, CaseIterable {
+    case softmax, router, logits
+}
+
+/// How a model's router scores its logits (what `RouterNormalization.router` applies); the store's model summary
+/// says which.
+public enum RouterScoring: Sendable, Equatable {
+    case softmax
+    case sigmoid
+    /// gpt-oss: softmax over the `k` largest logits, the other experts 0.
+    case softmaxOverTopK(Int)
+
+    /// One layer's scores from its logits, in float64 then rounded (as RW's softmax has always been computed).
+    func scores(_ logits: ArraySlice<Float>) -> [Float] {
+        switch self {
+        case .softmax:
+            let maximum = logits.max() ?? 0
+            let exps = logits.map { Foundation.exp(Double($0 - maximum)) }
+            let total = exps.reduce(0, +)
+            return exps.map { Float($0 / total) }
+        case .sigmoid:
+            return logits.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }
+        case let .softmaxOverTopK(k):
+            // Ties: the lower expert first, as the extract's top-k.
+            let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+            let chosen = Array(order.prefix(max(1, k)))
+            let maximum = chosen.map { logits[$0] }.max() ?? 0
+            var scores = [Float](repeating: 0, count: logits.count)
+            let exps = chosen.map { Foundation.exp(Double(logits[$0] - maximum)) }
+            let total = exps.reduce(0, +)
+            for (index, e) in zip(chosen, exps) { scores[index - logits.startIndex] = Float(e / total) }
+            return scores
+        }
     }
 }

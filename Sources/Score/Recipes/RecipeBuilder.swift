@@ -23,8 +23,8 @@ extension Recipe {
         return EmbeddingTable(texts: texts, matrix: matrix)
     }
 
-    /// RW: the chosen MoE layers' router logits, each layer's experts turned into softmax probabilities
-    /// (unless `softmax` is false), concatenated in the order of `layers` (default: every MoE layer).
+    /// RW: the chosen MoE layers' router logits, each layer's experts normalised as `normalize` says (softmax
+    /// probabilities by default), concatenated in the order of `layers` (default: every MoE layer).
     /// The cache stores pooled logits, so with mean pooling this is the softmax of the mean logits.
     func routingWeights(from source: some TensorSource, texts: [String]) throws -> EmbeddingMatrix {
         let (logits, routerLayers, experts) = try source.routerLogits(pooling: pooling, texts: texts)
@@ -37,6 +37,11 @@ extension Recipe {
             }
             return position
         }
+        let scoring: RouterScoring? = switch normalize {
+        case .softmax: .softmax
+        case .router: try source.routerScoring()
+        case .logits: nil
+        }
         var values = [Float]()
         values.reserveCapacity(logits.rows * chosen.count * experts)
         for row in 0..<logits.rows {
@@ -44,11 +49,7 @@ extension Recipe {
             for position in chosen {
                 let start = full.startIndex + position * experts
                 let block = full[start..<(start + experts)]
-                guard softmax else { values.append(contentsOf: block); continue }
-                let maximum = block.max() ?? 0
-                let exps = block.map { Foundation.exp(Double($0 - maximum)) }
-                let total = exps.reduce(0, +)
-                values.append(contentsOf: exps.map { Float($0 / total) })
+                values.append(contentsOf: scoring.map { $0.scores(block) } ?? Array(block))
             }
         }
         return EmbeddingMatrix(rows: logits.rows, dimension: chosen.count * experts, values: values)

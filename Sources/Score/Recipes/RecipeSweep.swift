@@ -1,12 +1,12 @@
 /// The vectors of many recipes over one task's texts, sharing what consecutive recipes have in common: MoEE-sum's
-/// standardised, normalised parts are built once per (layer, pooling, layers, softmax) and each alpha only
+/// standardised, normalised parts are built once per (layer, pooling, layers, normalize) and each alpha only
 /// rescales them (an alpha sweep standardises once, not once per alpha), and the text index is built once.
 /// Every table is bit-identical to `recipe.embeddings(from: source, texts: texts)`.
 public final class RecipeSweep<Source: TensorSource> {
     public let source: Source
     public let texts: [String]
     private struct PartsKey: Equatable {
-        var layer: Int, pooling: Pooling, layers: [Int]?, softmax: Bool
+        var layer: Int, pooling: Pooling, layers: [Int]?, normalize: RouterNormalization
     }
     /// Only the latest parts are kept: a grid over many layers would otherwise hold all of them.
     private var parts: (key: PartsKey, value: MoEESumParts)?
@@ -58,7 +58,7 @@ public final class RecipeSweep<Source: TensorSource> {
     public func alpha(for recipe: Recipe) throws -> Double {
         let recipe = try resolvingLayer(recipe)
         guard let rule = recipe.alphaRule else { return recipe.alpha }
-        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
+        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, normalize: recipe.normalize)
         if let known = chosen.first(where: { $0.key == key && $0.rule == rule }) { return known.alpha }
         let alpha = LabelFreeAlpha.choose(rule, parts: try moeeSumParts(recipe))
         chosen.append((key, rule, alpha))
@@ -66,7 +66,7 @@ public final class RecipeSweep<Source: TensorSource> {
     }
 
     private func moeeSumParts(_ recipe: Recipe) throws -> MoEESumParts {
-        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, softmax: recipe.softmax)
+        let key = PartsKey(layer: recipe.layer, pooling: recipe.pooling, layers: recipe.layers, normalize: recipe.normalize)
         if let parts, parts.key == key { return parts.value }
         let built = try MoEESumParts(recipe: recipe, source: source, texts: texts)
         parts = (key, built)

@@ -14,6 +14,8 @@ public protocol TensorSource {
     /// The raw router logits of every MoE layer, concatenated in layer order: `layers.count * experts` values
     /// per row; `layers` are the decoder-layer indices of the router entries.
     func routerLogits(pooling: Pooling, texts: [String]) throws -> (matrix: EmbeddingMatrix, layers: [Int], experts: Int)
+    /// How the model's router scores its logits (RW's `normalize=router`).
+    func routerScoring() throws -> RouterScoring
 }
 
 /// A `TensorSource` held in memory: per pooling, every hidden-state layer and the router logits, by text.
@@ -32,13 +34,15 @@ public struct InMemoryTensorSource: TensorSource, Sendable {
     public let pooled: [Pooling: Pooled]
     public let routerLayers: [Int]
     public let experts: Int
+    public let scoring: RouterScoring
     private let rowOfText: [String: Int]
 
-    public init(texts: [String], pooled: [Pooling: Pooled], routerLayers: [Int], experts: Int) {
+    public init(texts: [String], pooled: [Pooling: Pooled], routerLayers: [Int], experts: Int, scoring: RouterScoring = .softmax) {
         self.texts = texts
         self.pooled = pooled
         self.routerLayers = routerLayers
         self.experts = experts
+        self.scoring = scoring
         var rows = [String: Int]()
         for (index, text) in texts.enumerated() where rows[text] == nil { rows[text] = index }
         rowOfText = rows
@@ -73,6 +77,8 @@ public struct InMemoryTensorSource: TensorSource, Sendable {
     public func hiddenStateEntries() throws -> Int {
         pooled.values.map(\.hiddenStates.count).max() ?? 0
     }
+
+    public func routerScoring() throws -> RouterScoring { scoring }
 
     public func hiddenStates(layer: Int, pooling: Pooling, texts: [String]) throws -> EmbeddingMatrix {
         let entry = try pooledOrThrow(pooling)

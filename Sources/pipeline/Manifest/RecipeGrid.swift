@@ -1,7 +1,7 @@
 import Foundation
 import Score
 
-/// A manifest's grid point is a Score `Recipe` (kind, layer, pooling, layers, softmax, alpha): the manifest decodes
+/// A manifest's grid point is a Score `Recipe` (kind, layer, pooling, layers, normalize, alpha): the manifest decodes
 /// straight into it. What reports need on top: labels and file names.
 extension Recipe {
     /// The non-default parameters, e.g. `alpha=0.5` or `layer=-1 pooling=mean`; alpha always shown.
@@ -13,7 +13,7 @@ extension Recipe {
             case "alpha": parts.append("alpha=\(alphaText)")
             case "layer" where layer != defaults.layer || layerRule != nil: parts.append("layer=\(layerText)")
             case "layers" where layers != defaults.layers: parts.append("layers=\(layerList)")
-            case "softmax" where softmax != defaults.softmax: parts.append(softmax ? "softmax" : "logits")
+            case "normalize" where normalize != defaults.normalize: parts.append(normalize == .logits ? "logits" : "normalize=\(normalize.rawValue)")
             case "pooling" where pooling != defaults.pooling: parts.append("pooling=\(pooling.rawValue)")
             default: break
             }
@@ -34,7 +34,7 @@ extension Recipe {
             case "alpha": parts.append("alpha\(alphaText)")
             case "layer": parts.append("layer\(layerText)")
             case "layers": parts.append("layers-\(layerList)")
-            case "softmax": parts.append(softmax ? "softmax" : "logits")
+            case "normalize": parts.append(normalize.rawValue)
             case "pooling": parts.append(pooling.rawValue)
             default: break
             }
@@ -70,13 +70,18 @@ struct RecipeGrid: Sendable {
             if kind == .moeeSum { throw value.error("moee-sum needs an \"alpha\" grid, e.g. {\"recipe\": \"moee-sum\", \"alpha\": [0, 0.5, 1]}") }
             return RecipeGrid(kind: kind, points: [Recipe(kind: kind)])
         }
-        let object = try value.object(allowedKeys: ["recipe"] + kind.parameterKeys)
+        // `softmax` (true / false) is the older spelling of `normalize` (softmax / logits).
+        let keys = kind.parameterKeys + (kind.parameterKeys.contains("normalize") ? ["softmax"] : [])
+        let object = try value.object(allowedKeys: ["recipe"] + keys)
         try object.finish()
+        if keys.contains("softmax"), object.optional("softmax") != nil, let normalize = object.optional("normalize") {
+            throw normalize.error("give \"normalize\" or the older \"softmax\", not both")
+        }
         if kind == .moeeSum, object.optional("alpha") == nil {
             throw object.error("moee-sum needs \"alpha\" (one number or a list, e.g. [0, 0.25, 0.5, 1, 2])")
         }
         var points = [Recipe(kind: kind)]
-        for key in kind.parameterKeys {
+        for key in keys {
             guard let parameter = object.optional(key) else { continue }
             let values = try gridValues(parameter, key: key)
             guard !values.isEmpty else { throw parameter.error("is an empty list") }
@@ -139,8 +144,18 @@ struct RecipeGrid: Sendable {
             }
         case "softmax":
             return try value.oneOrMany().map { item in
-                let softmax = try item.bool()
-                return { $0.softmax = softmax }
+                let normalize: RouterNormalization = try item.bool() ? .softmax : .logits
+                return { $0.normalize = normalize }
+            }
+        case "normalize":
+            return try value.oneOrMany().map { item in
+                let text = try item.string()
+                let names = RouterNormalization.allCases.map(\.rawValue)
+                guard let normalize = RouterNormalization(rawValue: text) else {
+                    throw item.error("unknown normalize \"\(text)\"" + suggestion(text, names)
+                                     + " (softmax: over all experts; router: the router's own scoring; logits: raw)")
+                }
+                return { $0.normalize = normalize }
             }
         case "layers":
             // "all", [0, 1, 2] (one selection), or a grid of selections: ["all", [14, 15]].

@@ -141,6 +141,28 @@ struct StoreTensorSource: TensorSource {
         let matrix = EmbeddingMatrix(rows: texts.count, dimension: read.layers.count * read.experts, values: read.values)
         return (matrix, read.layers, read.experts)
     }
+
+    /// From the model summary the store keeps (`ModelSummary.routerScoring`), so no checkpoint is needed.
+    func routerScoring() throws -> RouterScoring {
+        let json = try store.models().first { $0.id == model }?.identity.architectureJSON ?? "{}"
+        guard let summary = try? JSONDecoder().decode(ModelSummary.self, from: Data(json.utf8)) else {
+            throw ScoreError.invalidRecipe("normalize=router: the store has no readable model summary for this model (its architecture JSON); use normalize=softmax or logits")
+        }
+        return summary.routerScoringForScore
+    }
+}
+
+extension ModelSummary {
+    /// Score's name for the router's scoring. A summary without `routerScoring` (stored before it existed) reads it
+    /// off the routing description (`RoutingPolicy.description`), or softmax when it has none (the first families).
+    var routerScoringForScore: RouterScoring {
+        let described = RoutingPolicy.Scoring.allCases.first { routing?.hasPrefix($0.descriptionPrefix) == true }
+        switch routerScoring ?? described?.rawValue ?? RoutingPolicy.Scoring.softmax.rawValue {
+        case RoutingPolicy.Scoring.sigmoid.rawValue: return .sigmoid
+        case RoutingPolicy.Scoring.softmaxOverChosen.rawValue: return .softmaxOverTopK(topK)
+        default: return .softmax
+        }
+    }
 }
 
 /// Remembers what a grid already read for one task's texts: every point of a task's grid asks for the same list.
@@ -151,6 +173,7 @@ final class MemoizedTensorSource: TensorSource {
     private var hidden: [String: EmbeddingMatrix] = [:]
     private var router: [Pooling: (matrix: EmbeddingMatrix, layers: [Int], experts: Int)] = [:]
     private var entries: Int?
+    private var scoring: RouterScoring?
 
     init(_ base: TensorSource, texts: [String]) {
         self.base = base
@@ -178,6 +201,13 @@ final class MemoizedTensorSource: TensorSource {
         if let known = router[pooling] { return known }
         let read = try base.routerLogits(pooling: pooling, texts: texts)
         router[pooling] = read
+        return read
+    }
+
+    func routerScoring() throws -> RouterScoring {
+        if let scoring { return scoring }
+        let read = try base.routerScoring()
+        scoring = read
         return read
     }
 }

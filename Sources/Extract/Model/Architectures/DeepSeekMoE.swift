@@ -75,10 +75,5 @@ enum DeepseekArchitecture: Architecture {
         return config.common.baseSpec(attention: attention, layers: layers)
     }
 
-    static func tensorName(_ role: TensorRole, layer: Int) -> String {
-        if case let .shared(projection) = role {
-            return "model.layers.\(layer).mlp.shared_experts.\(projection.rawValue)_proj.weight"
-        }
-        return standardName(role, layer: layer)
-    }
+    static func tensorName(_ role: TensorRole, layer: Int) -> String { sharedExpertsName(role, layer: layer) }
 }

@@ -149,12 +149,7 @@ enum DeepseekV2Architecture: Architecture {
         return try config.spec(routing: routing, file: file)
     }
 
-    static func tensorName(_ role: TensorRole, layer: Int) -> String {
-        if case let .shared(projection) = role {
-            return "model.layers.\(layer).mlp.shared_experts.\(projection.rawValue)_proj.weight"
-        }
-        return standardName(role, layer: layer)
-    }
+    static func tensorName(_ role: TensorRole, layer: Int) -> String { sharedExpertsName(role, layer: layer) }
 }
 
 /// DeepseekV2Config with transformers' V2 defaults (DeepSeek-V3's file passes V3's).

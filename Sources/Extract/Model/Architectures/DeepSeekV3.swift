@@ -5,7 +5,8 @@
 // scored by the sum of its two best biased scores; the weights are the unbiased scores, renormalised when
 // `norm_topk_prob` (transformers adds 1e-20 to the sum; we floor it at 1e-20, the same in float32 for any sum above
 // 1e-13), times `routed_scaling_factor`. RoPE pairs are interleaved when `rope_interleave` (the default), halves
-// otherwise.
+// otherwise. DeepSeek-V3's checkpoint also holds `num_nextn_predict_layers` multi-token-prediction layers after the
+// decoder (`model.layers.61.*`), which transformers does not run either: they are skipped at load.
 import Foundation
 
 enum DeepseekV3Architecture: Architecture {
@@ -15,7 +16,8 @@ enum DeepseekV3Architecture: Architecture {
     private struct Config: Decodable {
         let config: DeepseekV2Config
         let ropeInterleave: Bool
-        enum CodingKeys: String, CodingKey { case ropeInterleave = "rope_interleave" }
+        let nextTokenLayers: Int
+        enum CodingKeys: String, CodingKey { case ropeInterleave = "rope_interleave", nextTokenLayers = "num_nextn_predict_layers" }
         init(from decoder: Decoder) throws {
             config = try DeepseekV2Config(from: decoder, defaults: CommonDefaults(
                 vocabSize: 129_280, hiddenSize: 7168, intermediateSize: 18432, layerCount: 61, headCount: 128,
@@ -25,6 +27,8 @@ enum DeepseekV3Architecture: Architecture {
                 groups: (8, 4))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave) ?? true
+            // transformers 5.x: `num_mtp_layers`, default 1, read from this key too.
+            nextTokenLayers = try c.decodeIfPresent(Int.self, forKey: .nextTokenLayers) ?? 1
         }
     }
 
@@ -43,6 +47,7 @@ enum DeepseekV3Architecture: Architecture {
                                     groups: try config.groups(score: .sumOfBestTwo, file: file))
         var spec = try config.spec(routing: routing, file: file)
         spec.attention.rope = decoded.ropeInterleave ? .interleaved : .halves
+        spec.unusedTrailingLayers = max(0, min(decoded.nextTokenLayers, 16))
         return spec
     }
 

@@ -88,11 +88,7 @@ enum Ernie45MoeArchitecture: Architecture {
     }
 
     static func tensorName(_ role: TensorRole, layer: Int) -> String {
-        let prefix = "model.layers.\(layer).mlp."
-        switch role {
-        case .routerSelectionBias: return prefix + "moe_statics.e_score_correction_bias"
-        case let .shared(projection): return prefix + "shared_experts.\(projection.rawValue)_proj.weight"
-        default: return standardName(role, layer: layer)
-        }
+        if role == .routerSelectionBias { return "model.layers.\(layer).mlp.moe_statics.e_score_correction_bias" }
+        return sharedExpertsName(role, layer: layer)
     }
 }
