@@ -30,6 +30,7 @@ for ((r = 1; r <= rounds; r++)); do
             ours-bf16) out=$("$bin" bench extract --model "$root/olmoe4-bf16" 2>/dev/null) ;;
             ours-bf16-int8) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize int8 2>/dev/null) ;;
             ours-bf16-q4) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
+            ours-bf16-q4-act8) out=$(MOEE_INT8_ACTIVATIONS=1 "$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
             hf-fp32) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-f32" --dtype fp32 2>/dev/null) ;;
             hf-bf16) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-bf16" --dtype bf16 2>/dev/null) ;;
         esac
@@ -51,5 +52,10 @@ if [ -n "${tps[ours-bf16-q4]:-}" ]; then
     q4=$(echo "${tps[ours-bf16-q4]}" | median)
     printf 'ratio ours q4 / ours f32:            %.2fx speed, %.2fx peak RSS (AVX2-host bars 1.0x, <= 0.3x)\n' \
         "$(echo "$q4 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-q4]} / ${rss[ours-f32]}" | bc -l)"
+fi
+if [ -n "${tps[ours-bf16-q4-act8]:-}" ]; then
+    act8=$(echo "${tps[ours-bf16-q4-act8]}" | median)
+    printf 'ratio ours q4+act8 / ours f32:       %.2fx speed, %.2fx peak RSS (int8 activations, opt-in)\n' \
+        "$(echo "$act8 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-q4-act8]} / ${rss[ours-f32]}" | bc -l)"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

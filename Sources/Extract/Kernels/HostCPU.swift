@@ -35,6 +35,10 @@ extension MoEModel {
     public var kernelDescription: String {
         if usesBF16Kernel { return "BF16 kernel (AVX-512 BF16)" }
         if usesF32Kernel, let isa = F32Kernel.isa {
+            if usesInt8Activations {
+                let path = Int8Activations.usesAVX2 ? "AVX2 vpmaddubsw" : "portable"
+                return "F32 kernel (\(isa.rawValue)) with q4 MLPs x int8 activations (\(path); int8 attention dequantized a panel at a time)"
+            }
             if quantization != .none { return "F32 kernel (\(isa.rawValue), \(quantization.rawValue) weights dequantized a panel at a time)" }
             let element = F32Kernel.weightElement(weightDType: weightDType)
             return element == .bf16Widened ? "F32 kernel (AVX2/FMA, BF16 weights widened in registers)" : "F32 kernel (\(isa.rawValue))"

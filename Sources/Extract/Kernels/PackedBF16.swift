@@ -133,6 +133,10 @@ final class PackedMatrix: @unchecked Sendable {
             case let .quantized(_, kernel): kernel == .bf16
             }
         }
+        var readsInt8Activations: Bool {
+            if case .quantized(_, .int8Activations) = weights { return true }
+            return false
+        }
     }
 
     /// `product.y = x (n, cols) · product weightsᵀ` for each product (all with the same cols: q/k/v, gate/up), on
@@ -146,6 +150,10 @@ final class PackedMatrix: @unchecked Sendable {
         if rounds { scratch.reserve(n * ((cols + 1) / 2)) }  // n rows of 2 * ceil(cols / 2) BF16 values
         let activations = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: UInt16.self)
         if rounds { ck_bf16_round_rows(x, ldx, n, cols, activations) }
+        // x quantized once for every product when all of them take int8 activations; otherwise (never in the forward
+        // pass, whose fused products share one format) those products take the F32 kernel on dequantized panels.
+        let int8 = !rounds && products.allSatisfy(\.readsInt8Activations)
+            ? Int8Activations(x, ldx: ldx, rows: n, cols: cols, scratch: scratch) : nil
         var firstGroup: [Int] = [0]  // firstGroup[j] = index of product j's first run
         for product in products { firstGroup.append(firstGroup[firstGroup.count - 1] + (product.panels + 2) / 3) }
         let work = n * cols * products.reduce(0) { $0 + $1.rows }
@@ -154,7 +162,9 @@ final class PackedMatrix: @unchecked Sendable {
         let workers = parallel ? ProcessInfo.processInfo.activeProcessorCount : 1
         let panelElements = (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL)
         // A run of three panels: BF16 (for the BF16 kernel) or float32 (16 * cols floats = 32 * cols UInt16s each).
-        let runs = quantized ? PanelScratch.pool.take(workers, elements: 3 * max(panelElements, 32 * cols)) : []
+        // (Or, for int8 activations, CK_ACT8_ROWS unpacked q4 rows of 64 bytes a group = 32 UInt16s.)
+        let unpacked = Int(CK_ACT8_ROWS) * ((cols + Int(CK_GROUP) - 1) / Int(CK_GROUP)) * 32
+        let runs = quantized ? PanelScratch.pool.take(workers, elements: max(3 * max(panelElements, 32 * cols), unpacked)) : []
         defer { PanelScratch.pool.give(runs) }
         forEachGroup(firstGroup[products.count], workers: workers) { worker, g in
             var j = 0
@@ -175,7 +185,11 @@ final class PackedMatrix: @unchecked Sendable {
                 for p in begin..<end { matrix.packPanel(p, into: run + (p - begin) * panelElements) }
                 let first = begin * Int(CK_BF16_PANEL)
                 ck_gemm_bf16(activations, n, cols, run, matrix.rows - first, 0, end - begin, product.y + first, product.ldy)
-            case let .quantized(matrix, .f32):
+            case let .quantized(matrix, .int8Activations) where int8 != nil:
+                int8?.multiply(matrix, rows: (begin * Int(CK_F32_PANEL))..<min(matrix.rows, end * Int(CK_F32_PANEL)),
+                               y: product.y, ldy: product.ldy,
+                               scratch: UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: Int8.self))
+            case let .quantized(matrix, _):
                 // The run alone, as for the BF16 kernel: 3 * 16 * cols floats, which stay in L2 while x passes over them.
                 let run = UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: Float.self)
                 for p in begin..<end { matrix.packF32Panel(p, into: run + (p - begin) * 16 * cols, on: F32Kernel.isa) }
@@ -263,7 +277,11 @@ final class PanelScratch: @unchecked Sendable {
 extension QuantizedMatrix {
     /// The panel kernel a quantized matrix is multiplied on: the BF16 kernel (each weight rounded to BF16, x too) or
     /// the F32 kernel (weights and x as they are: the bits of the F32 kernel on the dequantized floats).
-    enum Kernel: Sendable { case bf16, f32 }
+    enum Kernel: Sendable {
+        case bf16, f32
+        /// q4 codes times int8 activations (`Int8Activations`); int8-format matrices take `.f32` instead.
+        case int8Activations
+    }
 
     /// Packs rows 16p..<16p+16 (those that exist) for the F32 kernel into `panel` (64-byte aligned, 16 * cols
     /// floats): bit for bit `ck_f32_pack_panel` of the dequantized floats, on AVX2 where the kernel runs, else the
@@ -368,9 +386,11 @@ extension ModelWeights {
     func quantizedOnKernel(_ kernel: QuantizedMatrix.Kernel, includingSmall: Bool = false) -> ModelWeights {
         mapQuantized(.q4, scope: [.all, .router], concurrent: false) { _, m, _, _ in
             guard let q = m.quantized else { return m }
-            if kernel == .f32 && !includingSmall && m.rows * m.cols <= LinearTiling.rowwiseLimit { return m }
+            if kernel != .bf16 && !includingSmall && m.rows * m.cols <= LinearTiling.rowwiseLimit { return m }
+            // int8 activations multiply q4 codes only; int8-format matrices (attention) take the F32 kernel.
+            let onKernel: QuantizedMatrix.Kernel = kernel == .int8Activations && q.format != .q4 ? .f32 : kernel
             return WeightMatrix(rows: m.rows, cols: m.cols, dtype: m.dtype, base: m.base, owner: m.owner, quantized: q,
-                                quantizedKernel: kernel)
+                                quantizedKernel: onKernel)
         }
     }
 }

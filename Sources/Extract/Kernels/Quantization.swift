@@ -24,15 +24,21 @@ public enum Quantization: String, Sendable, Codable, CaseIterable {
     /// every quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel leaves "f32": it computes float32
     /// products as sgemm does, only summing in another order. `extract` records it; `score` reads it back and never
     /// re-derives it from the CPU it runs on.
-    public func storeVariant(bf16Kernel: Bool) -> String {
+    public func storeVariant(bf16Kernel: Bool, int8Activations: Bool = false) -> String {
         let suffix = BF16Kernel.variantSuffix
         if self == .none { return bf16Kernel ? suffix : "f32" }
+        if int8Activations { return "\(variantName)+\(Self.int8ActivationSuffix)" }
         return bf16Kernel ? "\(variantName)+\(suffix)" : variantName
     }
 
-    /// Whether a stored variant was computed under this quantization (with or without the BF16 kernel).
+    /// The variant suffix of tensors computed with int8 activations (`Int8Activations`): "q4k+act8".
+    public static let int8ActivationSuffix = "act8"
+
+    /// Whether a stored variant was computed under this quantization (with or without the BF16 kernel or int8
+    /// activations).
     public func matches(storeVariant variant: String) -> Bool {
         variant == storeVariant(bf16Kernel: false) || variant == storeVariant(bf16Kernel: true)
+            || variant == storeVariant(bf16Kernel: false, int8Activations: true)
     }
 
     /// The format of the attention projections under this one: int8 under both (under q4 a step more precise than

@@ -35,6 +35,7 @@ public final class MoEModel: @unchecked Sendable {
     /// order differs, as between two BLAS builds), so an F32 model is "F32" on either.
     public var variant: String {
         let base = quantization == .none ? weightDType : "\(weightDType)+\(quantization.variantName)"
+        if usesInt8Activations { return "\(base)+\(Quantization.int8ActivationSuffix)" }
         return usesBF16Kernel ? "\(base)+\(BF16Kernel.variantSuffix)" : base
     }
     public let quantization: Quantization
@@ -42,6 +43,8 @@ public final class MoEModel: @unchecked Sendable {
     public let quantizedCacheStatus: QuantizedCacheStatus
     /// Projections run on the AVX-512 BF16 kernel (`BF16Kernel`) rather than float32 sgemm.
     public let usesBF16Kernel: Bool
+    /// q4 MLP weights multiply int8-rounded activations (`Int8Activations`, opt-in on the F32 kernel's hosts).
+    public let usesInt8Activations: Bool
     /// Projections run on the float32 kernel (`F32Kernel`: AVX-512F or AVX2/FMA) rather than sgemm.
     public let usesF32Kernel: Bool
     /// Bytes of the weights the forward pass reads (every tensor but lm_head), memory-mapped in their dtype.
@@ -80,6 +83,9 @@ public final class MoEModel: @unchecked Sendable {
         /// Small weights (at most `LinearTiling.rowwiseLimit` values) on the F32 kernel too, not the rowwise kernel:
         /// tests of the kernel on tiny checkpoints.
         var f32KernelForSmallWeights = false
+        /// q4 weights times int8 activations where the F32 kernel runs (`Int8Activations`): nil = `MOEE_INT8_ACTIVATIONS=1`
+        /// asks for it (off otherwise: it rounds activations, which the default q4 path does not).
+        public var int8Activations: Bool?
         public init(threads: Int? = nil, checkMemory: Bool = true, quantize: Quantization = .none,
                     quantizedCache: URL? = nil, bf16Kernel: Bool? = nil, f32Kernel: Bool? = nil) {
             self.threads = threads
@@ -110,6 +116,8 @@ public final class MoEModel: @unchecked Sendable {
         // The BF16 kernel keeps priority (BF16 checkpoints, quantized models, or asked for).
         usesF32Kernel = !usesBF16Kernel && (options.f32Kernel.map { $0 && F32Kernel.supported }
             ?? F32Kernel.appliesByDefault(weightDType: dtype, quantization: options.quantize))
+        usesInt8Activations = usesF32Kernel && options.quantize == .q4
+            && (options.int8Activations ?? Int8Activations.askedForByEnvironment)
         let loaded = try ModelWeights.load(spec: spec, architecture: architecture, checkpoint: checkpoint)
         let fingerprint = checkpoint.fingerprint
         var weights: ModelWeights
@@ -121,7 +129,9 @@ public final class MoEModel: @unchecked Sendable {
             // BF16 weights stay BF16 (widened in registers); quantized matrices are dequantized a panel at a time.
             let small = options.f32KernelForSmallWeights
             weights = weights.packedForKernel(F32Kernel.weightElement(weightDType: dtype), includingSmall: small)
-            if options.quantize != .none { weights = weights.quantizedOnKernel(.f32, includingSmall: small) }
+            if options.quantize != .none {
+                weights = weights.quantizedOnKernel(usesInt8Activations ? .int8Activations : .f32, includingSmall: small)
+            }
         }
         weightBytes = weights.usedBytes
         embeddingBytes = weights.embedding.byteCount

@@ -36,7 +36,7 @@ final class ModelEncoder: EncoderBackend {
         model = try MoEModel.load(directory: entry.path, options: .init(quantize: entry.quantization, quantizedCache: entry.quantizedCache))
         if let warning = model.quantizedCacheStatus.warning { stderr(warning) }
         let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-        key = ModelKey(name: entry.name, variant: entry.quantization.storeVariant(bf16Kernel: model.usesBF16Kernel), fingerprint: model.fingerprint,
+        key = ModelKey(name: entry.name, variant: entry.quantization.storeVariant(bf16Kernel: model.usesBF16Kernel, int8Activations: model.usesInt8Activations), fingerprint: model.fingerprint,
                        architectureJSON: summary)
     }
 
