@@ -9,8 +9,7 @@
 // Activations (ck_quantize_rows_act8): each row in blocks of 256 values (CK_Q4_SUPER groups of 32, the weights'
 // super-blocks), one float32 scale per block = max|x| / 127, codes round-half-even(x / scale) in [-127, 127]; within
 // each group of 32 the codes are stored even elements first, then odd ones, which is the order the weights' nibbles
-// come out of a byte (low nibble = element 2i, high = 2i + 1); plus each group's code sum (int16; kept for kernels
-// that fold the weights' +8 offset instead of signing the activations).
+// come out of a byte (low nibble = element 2i, high = 2i + 1).
 //
 // One output = sum over super-blocks b of d_b * s_x,b * (sum over its groups g of c_g * sum_i (nib_i - 8) x_i)
 // with d_b the weights' BF16 super-scale, c_g the group's int8 scale code: every inner sum is an exact integer (at
@@ -23,7 +22,7 @@
 
 static inline float round_even(float x) { return (x + 12582912.0f) - 12582912.0f; }
 
-void ck_quantize_rows_act8(const float *x, size_t ldx, size_t m, size_t k, int8_t *codes, float *scales, int16_t *sums) {
+void ck_quantize_rows_act8(const float *x, size_t ldx, size_t m, size_t k, int8_t *codes, float *scales) {
     size_t groups = (k + CK_GROUP - 1) / CK_GROUP, blocks = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
     for (size_t r = 0; r < m; r++) {
         const float *row = x + r * ldx;
@@ -36,16 +35,13 @@ void ck_quantize_rows_act8(const float *x, size_t ldx, size_t m, size_t k, int8_
             scales[r * blocks + b] = scale;
             size_t lastGroup = (b + 1) * CK_Q4_SUPER < groups ? (b + 1) * CK_Q4_SUPER : groups;
             for (size_t g = b * CK_Q4_SUPER; g < lastGroup; g++) {
-                int sum = 0;
                 for (size_t e = 0; e < CK_GROUP; e++) {
                     size_t i = g * CK_GROUP + e;
                     float q = i < k ? round_even(row[i] * inverse) : 0;
                     q = q > 127 ? 127 : (q < -127 ? -127 : q);
                     // even elements to slots 0..15, odd ones to 16..31
                     c[g * CK_GROUP + (e % 2) * 16 + e / 2] = (int8_t)q;
-                    sum += (int)q;
                 }
-                sums[r * groups + g] = (int16_t)sum;
             }
         }
     }
@@ -61,10 +57,9 @@ static inline float bf16_value(uint16_t bits) {
     return u.f;
 }
 
-void ck_gemm_q4_act8_scalar(const int8_t *xq, const float *xs, const int16_t *xsum, size_t m, size_t k,
+void ck_gemm_q4_act8_scalar(const int8_t *xq, const float *xs, size_t m, size_t k,
                             const uint8_t *codes, const uint16_t *scales, size_t rowBegin, size_t rowEnd,
                             float *y, size_t ldy) {
-    (void)xsum;
     size_t groups = (k + CK_GROUP - 1) / CK_GROUP, blocks = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
     size_t codeBytes = groups * (CK_GROUP / 2 + 1);
     for (size_t t = 0; t < m; t++) {
@@ -150,10 +145,9 @@ static inline AVX2_Q8 void unpack_row(const uint8_t *w, size_t groups, int8_t *u
 // (CK_ACT8_ROWS * G * 64 bytes, 32-byte aligned), then multiplied by blocks of 4 tokens, each block walking all the
 // rows: the tokens' codes stay in L1, the unpacked run in L2.
 AVX2_Q8
-void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, const int16_t *xsum, size_t m, size_t k,
+void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, size_t m, size_t k,
                           const uint8_t *codes, const uint16_t *scales, size_t rowBegin, size_t rowEnd,
                           float *y, size_t ldy, int8_t *scratch) {
-    (void)xsum;
     size_t groups = (k + CK_GROUP - 1) / CK_GROUP, blocks = (groups + CK_Q4_SUPER - 1) / CK_Q4_SUPER;
     size_t codeBytes = groups * (CK_GROUP / 2 + 1), stride = groups * CK_GROUP, unpackedBytes = groups * 2 * CK_GROUP;
     for (size_t first = rowBegin; first < rowEnd; first += CK_ACT8_ROWS) {
@@ -181,11 +175,11 @@ void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, const int16_t *xsum
 
 #else
 
-void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, const int16_t *xsum, size_t m, size_t k,
+void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, size_t m, size_t k,
                           const uint8_t *codes, const uint16_t *scales, size_t rowBegin, size_t rowEnd,
                           float *y, size_t ldy, int8_t *scratch) {
     (void)scratch;
-    ck_gemm_q4_act8_scalar(xq, xs, xsum, m, k, codes, scales, rowBegin, rowEnd, y, ldy);
+    ck_gemm_q4_act8_scalar(xq, xs, m, k, codes, scales, rowBegin, rowEnd, y, ldy);
 }
 
 #endif

@@ -10,14 +10,13 @@ import TestSupport
 /// bars and its own variant.
 struct Int8ActivationTests {
     struct Quantized {
-        var codes: [Int8], scales: [Float], sums: [Int16]
+        var codes: [Int8], scales: [Float]
     }
 
     static func quantize(_ x: [Float], rows m: Int, cols k: Int) -> Quantized {
         let groups = (k + 31) / 32, blocks = (groups + 7) / 8
-        var q = Quantized(codes: .init(repeating: 0, count: m * groups * 32), scales: .init(repeating: 0, count: m * blocks),
-                          sums: .init(repeating: 0, count: m * groups))
-        ck_quantize_rows_act8(x, k, m, k, &q.codes, &q.scales, &q.sums)
+        var q = Quantized(codes: .init(repeating: 0, count: m * groups * 32), scales: .init(repeating: 0, count: m * blocks))
+        ck_quantize_rows_act8(x, k, m, k, &q.codes, &q.scales)
         return q
     }
 
@@ -28,10 +27,10 @@ struct Int8ActivationTests {
             let groups = (k + 31) / 32
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(CK_ACT8_ROWS) * groups * 64, alignment: 64)
             defer { scratch.deallocate() }
-            ck_gemm_q4_act8_avx2(q.codes, q.scales, q.sums, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows,
+            ck_gemm_q4_act8_avx2(q.codes, q.scales, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows,
                                  scratch.assumingMemoryBound(to: Int8.self))
         } else {
-            ck_gemm_q4_act8_scalar(q.codes, q.scales, q.sums, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows)
+            ck_gemm_q4_act8_scalar(q.codes, q.scales, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows)
         }
         return y
     }

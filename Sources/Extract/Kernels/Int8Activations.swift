@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 
 /// One product's x quantized for the q4 x int8 kernel (`Sources/CKernels/gemm_q4_q8.c`): per row, blocks of 256
-/// values with a float32 scale (max|x| / 127) and codes in [-127, 127], plus each group's code sum. Built once per
+/// values with a float32 scale (max|x| / 127) and codes in [-127, 127]. Built once per
 /// fused product (gate and up share it) in the caller's scratch; rows are quantized on their own, so a token's
 /// codes never depend on its batch.
 ///
@@ -12,7 +12,6 @@ import Foundation
 struct Int8Activations {
     let codes: UnsafePointer<Int8>
     let scales: UnsafePointer<Float>
-    let sums: UnsafePointer<Int16>
     let rows: Int
     let cols: Int
 
@@ -25,14 +24,13 @@ struct Int8Activations {
 
     init(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, cols: Int, scratch: FloatBuffer) {
         let groups = (cols + Int(CK_GROUP) - 1) / Int(CK_GROUP), blocks = (groups + Int(CK_Q4_SUPER) - 1) / Int(CK_Q4_SUPER)
-        // scales (floats), then sums (int16), then codes (int8): each part starts aligned for its type.
-        let sumFloats = (rows * groups + 1) / 2, codeFloats = (rows * groups * Int(CK_GROUP) + 3) / 4
-        scratch.reserve(rows * blocks + sumFloats + codeFloats)
+        // scales (floats), then codes (int8).
+        let codeFloats = (rows * groups * Int(CK_GROUP) + 3) / 4
+        scratch.reserve(rows * blocks + codeFloats)
         let base = scratch.pointer
-        let sums = UnsafeMutableRawPointer(base + rows * blocks).assumingMemoryBound(to: Int16.self)
-        let codes = UnsafeMutableRawPointer(base + rows * blocks + sumFloats).assumingMemoryBound(to: Int8.self)
-        ck_quantize_rows_act8(x, ldx, rows, cols, codes, base, sums)
-        (self.codes, self.scales, self.sums) = (UnsafePointer(codes), UnsafePointer(base), UnsafePointer(sums))
+        let codes = UnsafeMutableRawPointer(base + rows * blocks).assumingMemoryBound(to: Int8.self)
+        ck_quantize_rows_act8(x, ldx, rows, cols, codes, base)
+        (self.codes, self.scales) = (UnsafePointer(codes), UnsafePointer(base))
         (self.rows, self.cols) = (rows, cols)
     }
 
@@ -44,9 +42,9 @@ struct Int8Activations {
         guard !range.isEmpty else { return }
         let weights = matrix.codes.assumingMemoryBound(to: UInt8.self)
         if Self.usesAVX2 {
-            ck_gemm_q4_act8_avx2(codes, scales, sums, rows, cols, weights, matrix.scales, range.lowerBound, range.upperBound, y, ldy, scratch)
+            ck_gemm_q4_act8_avx2(codes, scales, rows, cols, weights, matrix.scales, range.lowerBound, range.upperBound, y, ldy, scratch)
         } else {
-            ck_gemm_q4_act8_scalar(codes, scales, sums, rows, cols, weights, matrix.scales, range.lowerBound, range.upperBound, y, ldy)
+            ck_gemm_q4_act8_scalar(codes, scales, rows, cols, weights, matrix.scales, range.lowerBound, range.upperBound, y, ldy)
         }
     }
 }

@@ -44,11 +44,6 @@ struct MXFP4Rows: @unchecked Sendable {
 
     static func bytesPerRow(cols: Int) -> Int { cols / 2 + cols / MXFP4.groupSize }
 
-    /// Rows `start...` of these rows.
-    func dropping(_ start: Int, cols: Int) -> MXFP4Rows {
-        MXFP4Rows(codes: codes + start * step * cols / 2, scales: scales + start * step * cols / MXFP4.groupSize, step: step)
-    }
-
     /// Decodes rows `start..<start + count` (of `cols` weights) to float32.
     func decode(rows start: Int, count: Int, cols: Int, into destination: UnsafeMutablePointer<Float>) {
         let groups = cols / MXFP4.groupSize
@@ -58,18 +53,4 @@ struct MXFP4Rows: @unchecked Sendable {
                             into: destination + r * cols)
         }
     }
-}
-
-/// Memory allocated at load for weights that cannot be used in place (gpt-oss's stacked experts re-laid out); the
-/// `WeightMatrix.owner` of the matrices viewing it.
-final class OwnedWeightBytes: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let byteCount: Int
-
-    init(byteCount: Int) {
-        self.byteCount = byteCount
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, byteCount), alignment: 64)
-    }
-
-    deinit { pointer.deallocate() }
 }

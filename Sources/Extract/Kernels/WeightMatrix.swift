@@ -78,8 +78,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Rows `start..<start+count` of a matrix as it is in the checkpoint (a view: stacked experts' gate and up halves).
     func rows(_ start: Int, count: Int) -> WeightMatrix {
-        precondition(quantized == nil && packed == nil && start >= 0 && start + count <= rows, "a view of checkpoint rows")
-        if let mxfp4 { return WeightMatrix(rows: count, cols: cols, mxfp4: mxfp4.dropping(start, cols: cols), owner: owner) }
+        precondition(quantized == nil && packed == nil && mxfp4 == nil && start >= 0 && start + count <= rows, "a view of checkpoint rows")
         return WeightMatrix(rows: count, cols: cols, dtype: dtype, base: base + start * cols * dtype.byteSize, owner: owner)
     }
 

@@ -25,8 +25,8 @@ public enum ExpertTensors: Sendable, Equatable {
     /// gpt-oss: `.stackedExperts(.gate)` = `.stackedExperts(.up)`: one (experts, hidden, 2 x intermediate) tensor in
     /// `x @ W` layout, gate and up columns alternating; `.stackedExperts(.down)`: (experts, intermediate, hidden). Or
     /// either as the hub ships it in MXFP4: `<name>_blocks` (experts, out, in/32, 16) and `<name>_scales` (experts,
-    /// out, in/32), rows alternating gate and up. Both are copied at load into per-expert (out, in) matrices
-    /// (MXFP4 decoded to BF16, which holds every MXFP4 value exactly).
+    /// out, in/32), rows alternating gate and up. The first is copied at load into per-expert (out, in) matrices;
+    /// the MXFP4 tensors are used in place, every other row a matrix (`MXFP4Rows`).
     case interleavedGateUp
 }
 

@@ -228,8 +228,8 @@ struct WeightLoader {
             guard let (file, info) = lookup(role, layer: layer, shape: [count, inputs, outputs]),
                   let source = file.bytes(of: info).baseAddress else { return nil }
             let size = info.dtype.byteSize, matrixBytes = rows * inputs * size
-            let storage = OwnedWeightBytes(byteCount: count * outputs * inputs * size)
-            func target(_ e: Int, _ p: Int) -> UnsafeMutableRawPointer { storage.pointer + (e * parts + p) * matrixBytes }
+            let storage = FloatBuffer(count: (count * outputs * inputs * size + 3) / 4)
+            func target(_ e: Int, _ p: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) + (e * parts + p) * matrixBytes }
             for e in 0..<count {
                 let from = source + e * outputs * inputs * size
                 for p in 0..<parts {

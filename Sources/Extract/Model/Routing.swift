@@ -74,9 +74,8 @@ extension RoutingPolicy {
     /// One line for `inspect-model`: e.g. "softmax, top-k, renormalised", "sigmoid + selection bias, top-k, x2.5" or
     /// "top-k of logits, softmax over chosen".
     public var description: String {
-        var parts = scoring == .softmaxOverChosen
-            ? [scoring.descriptionPrefix + (selectionBias ? " + selection bias" : ""), scoring.rawValue]
-            : [scoring.descriptionPrefix + (selectionBias ? " + selection bias" : ""), "top-k"]
+        var parts = [scoring.descriptionPrefix + (selectionBias ? " + selection bias" : ""),
+                     scoring == .softmaxOverChosen ? scoring.rawValue : "top-k"]
         if renormalize { parts.append("renormalised" + (renormalizationFloor.map { " (sum >= \($0))" } ?? "")) }
         if scale != 1 { parts.append("x\(scale)") }
         if let groups { parts.insert("best \(groups.kept) of \(groups.count) groups (\(groups.score.rawValue))", at: 1) }

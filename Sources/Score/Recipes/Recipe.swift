@@ -215,11 +215,9 @@ public enum RouterScoring: Sendable, Equatable {
             // Ties: the lower expert first, as the extract's top-k.
             let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
             let chosen = Array(order.prefix(max(1, k)))
-            let maximum = chosen.map { logits[$0] }.max() ?? 0
             var scores = [Float](repeating: 0, count: logits.count)
-            let exps = chosen.map { Foundation.exp(Double(logits[$0] - maximum)) }
-            let total = exps.reduce(0, +)
-            for (index, e) in zip(chosen, exps) { scores[index - logits.startIndex] = Float(e / total) }
+            let weights = RouterScoring.softmax.scores(ArraySlice(chosen.map { logits[$0] }))
+            for (index, weight) in zip(chosen, weights) { scores[index - logits.startIndex] = weight }
             return scores
         }
     }
