@@ -10,13 +10,17 @@ import TestSupport
 /// bars and its own variant.
 struct Int8ActivationTests {
     struct Quantized {
-        var codes: [Int8], scales: [Float]
+        var codes: [UInt8], scales: [Float]
     }
 
-    static func quantize(_ x: [Float], rows m: Int, cols k: Int) -> Quantized {
+    static func quantize(_ x: [Float], rows m: Int, cols k: Int, avx2: Bool = false) -> Quantized {
         let groups = (k + 31) / 32, blocks = (groups + 7) / 8
         var q = Quantized(codes: .init(repeating: 0, count: m * groups * 32), scales: .init(repeating: 0, count: m * blocks))
-        ck_quantize_rows_act8(x, k, m, k, &q.codes, &q.scales)
+        if avx2 {
+            ck_quantize_rows_act8_avx2(x, k, m, k, &q.codes, &q.scales)
+        } else {
+            ck_quantize_rows_act8(x, k, m, k, &q.codes, &q.scales)
+        }
         return q
     }
 
@@ -24,20 +28,36 @@ struct Int8ActivationTests {
         var y = [Float](repeating: .nan, count: m * weights.rows)
         let codes = weights.codes.assumingMemoryBound(to: UInt8.self)
         if avx2 {
-            let groups = (k + 31) / 32
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(CK_ACT8_ROWS) * groups * 64, alignment: 64)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: ck_act8_scratch_bytes(k), alignment: 64)
             defer { scratch.deallocate() }
             ck_gemm_q4_act8_avx2(q.codes, q.scales, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows,
-                                 scratch.assumingMemoryBound(to: Int8.self))
+                                 scratch.assumingMemoryBound(to: UInt8.self))
         } else {
             ck_gemm_q4_act8_scalar(q.codes, q.scales, m, k, codes, weights.scales, 0, weights.rows, &y, weights.rows)
         }
         return y
     }
 
+    /// The AVX2 quantizer writes the portable one's bytes and scales (k around its vectors of 8 and 32, values at
+    /// the rounding ties and the clamp included).
+    @Test(.enabled(if: F32Kernel.ISA.avx2.supported, "needs AVX2"), arguments: [1, 7, 8, 31, 32, 33, 255, 256, 257, 600])
+    func avx2QuantizerMatchesThePortableOne(_ k: Int) throws {
+        let m = 3
+        var generator = SplitMix(seed: UInt64(k))
+        var x = (0..<(m * k)).map { i in (generator.nextFloat() - 0.5) * Float(1 + i % 5) }
+        // Row 1: exact halves of the step (x / scale = j + 0.5) and a zero block; row 2 all zero.
+        if k >= 8 { for i in 0..<k { x[k + i] = Float(i % 9) - 4 + (i % 2 == 0 ? 0.5 : 0) } ; x[k] = 127 }
+        for i in 0..<k { x[2 * k + i] = 0 }
+        let portable = Self.quantize(x, rows: m, cols: k), avx2 = Self.quantize(x, rows: m, cols: k, avx2: true)
+        #expect(avx2.codes == portable.codes)
+        #expect(avx2.scales.map(\.bitPattern) == portable.scales.map(\.bitPattern))
+        #expect(portable.codes[(2 * ((k + 31) / 32) * 32)...].allSatisfy { $0 == 128 }, "zeros are a = 0, stored 128")
+    }
+
     /// k not a multiple of the group (32) or of the activation block (256), token counts around the AVX2 path's
-    /// block of 4.
-    @Test(arguments: [(5, 37, 1), (16, 256, 4), (9, 300, 5), (3, 520, 9), (17, 1024, 3), (1, 32, 2), (100, 96, 6)])
+    /// block of 4, rows around its tiles of 8 and 16 and runs of 48.
+    @Test(arguments: [(5, 37, 1), (16, 256, 4), (9, 300, 5), (3, 520, 9), (17, 1024, 3), (1, 32, 2), (100, 96, 6),
+                      (49, 64, 7), (24, 2048, 4)])
     func kernelIsExactIntegerMathOnTheRoundedActivations(_ shape: (rows: Int, cols: Int, tokens: Int)) throws {
         let (rows, k, m) = shape
         let matrix = try #require(KernelCheck.quantizedMatrix(rows: rows, cols: k, format: .q4, seed: UInt64(rows * 31 + k)).quantized)
@@ -54,11 +74,10 @@ struct Int8ActivationTests {
         var weights = [Float](repeating: 0, count: rows * k)
         weights.withUnsafeMutableBufferPointer { matrix.dequantize(rows: 0, count: rows, into: $0.baseAddress!) }
         for t in 0..<m {
-            // Activations as the kernel sees them: code * block scale, back in the natural order.
+            // Activations as the kernel sees them: (code - 128) * block scale.
             var rounded = [Double](repeating: 0, count: k)
             for i in 0..<k {
-                let g = i / 32, e = i % 32, slot = (e % 2) * 16 + e / 2
-                rounded[i] = Double(q.codes[(t * groups + g) * 32 + slot]) * Double(q.scales[t * blocks + i / 256])
+                rounded[i] = (Double(q.codes[t * groups * 32 + i]) - 128) * Double(q.scales[t * blocks + i / 256])
             }
             for r in 0..<rows {
                 var exact = 0.0, magnitude = 0.0, unrounded = 0.0, rounding = 0.0

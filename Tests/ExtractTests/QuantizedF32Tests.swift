@@ -98,6 +98,7 @@ struct QuantizedF32Tests {
             let sgemm = try MoEModel.load(directory: Fixtures.url(name), options: .init(quantize: format, bf16Kernel: false, f32Kernel: false))
             var options = MoEModel.Options(quantize: format, bf16Kernel: false, f32Kernel: true)
             options.f32KernelForSmallWeights = true
+            options.int8Activations = false  // the float32 panels (Int8ActivationTests covers the other path)
             let kernel = try MoEModel.load(directory: Fixtures.url(name), options: options)
             #expect(kernel.usesF32Kernel && !sgemm.usesF32Kernel && !kernel.usesBF16Kernel)
             #expect(kernel.variant == sgemm.variant && kernel.variant == "\(kernel.weightDType)+\(format.variantName)")

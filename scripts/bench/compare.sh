@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Ours vs transformers on the benchmark model, alternating runs in one go (the machine may be shared: compare
 # within a round), then the ratios. Also sgemm with and without the AVX-512 kernel selection.
+# EXTRA_RUNS (space-separated) adds ours-bf16-int8, ours-bf16-q4 (q4 x int8 activations where the F32 kernel runs)
+# and ours-bf16-q4-panels (q4 on float32 panels, MOEE_INT8_ACTIVATIONS=0) to each round.
 # Usage: scripts/bench/compare.sh [MODEL_ROOT] [ROUNDS]
 #   MODEL_ROOT holds olmoe4-f32/ and olmoe4-bf16/ (made if missing by make_random_olmoe.py; ~10 GB).
 set -euo pipefail
@@ -30,7 +32,7 @@ for ((r = 1; r <= rounds; r++)); do
             ours-bf16) out=$("$bin" bench extract --model "$root/olmoe4-bf16" 2>/dev/null) ;;
             ours-bf16-int8) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize int8 2>/dev/null) ;;
             ours-bf16-q4) out=$("$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
-            ours-bf16-q4-act8) out=$(MOEE_INT8_ACTIVATIONS=1 "$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
+            ours-bf16-q4-panels) out=$(MOEE_INT8_ACTIVATIONS=0 "$bin" bench extract --model "$root/olmoe4-bf16" --quantize q4 2>/dev/null) ;;
             hf-fp32) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-f32" --dtype fp32 2>/dev/null) ;;
             hf-bf16) out=$("$python" scripts/bench/hf_reference.py --model "$root/olmoe4-bf16" --dtype bf16 2>/dev/null) ;;
         esac
@@ -53,9 +55,14 @@ if [ -n "${tps[ours-bf16-q4]:-}" ]; then
     printf 'ratio ours q4 / ours f32:            %.2fx speed, %.2fx peak RSS (AVX2-host bars 1.0x, <= 0.3x)\n' \
         "$(echo "$q4 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-q4]} / ${rss[ours-f32]}" | bc -l)"
 fi
-if [ -n "${tps[ours-bf16-q4-act8]:-}" ]; then
-    act8=$(echo "${tps[ours-bf16-q4-act8]}" | median)
-    printf 'ratio ours q4+act8 / ours f32:       %.2fx speed, %.2fx peak RSS (int8 activations, opt-in)\n' \
-        "$(echo "$act8 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-q4-act8]} / ${rss[ours-f32]}" | bc -l)"
+if [ -n "${tps[ours-bf16-q4-panels]:-}" ]; then
+    panels=$(echo "${tps[ours-bf16-q4-panels]}" | median)
+    printf 'ratio ours q4 panels / ours f32:     %.2fx speed (MOEE_INT8_ACTIVATIONS=0: float32 activations)\n' \
+        "$(echo "$panels / $f32" | bc -l)"
+fi
+if [ -n "${tps[ours-bf16-int8]:-}" ]; then
+    int8=$(echo "${tps[ours-bf16-int8]}" | median)
+    printf 'ratio ours int8 / ours f32:          %.2fx speed, %.2fx peak RSS\n' \
+        "$(echo "$int8 / $f32" | bc -l)" "$(echo "${rss[ours-bf16-int8]} / ${rss[ours-f32]}" | bc -l)"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -120,17 +120,19 @@ int ck_fixed_order_isa(void);
 int ck_fixed_order_set_isa(int level);
 
 // q4 weights x int8 activations (gemm_q4_q8.c). ck_quantize_rows_act8: m rows of x (stride ldx) in blocks of 256
-// values with one float32 scale each (scales: m * ceil(G/8)), codes in [-127, 127] (codes: m * G * 32, each group of
-// 32 stored even elements first, then odd ones), G = ceil(k/32).
-void ck_quantize_rows_act8(const float *x, size_t ldx, size_t m, size_t k, int8_t *codes, float *scales);
+// values with one float32 scale each (scales: m * ceil(G/8)), codes a in [-127, 127] stored as bytes a + 128 in the
+// natural order (codes: m * G * 32, padded with a = 0), G = ceil(k/32). The _avx2 version gives the same bytes.
+void ck_quantize_rows_act8(const float *x, size_t ldx, size_t m, size_t k, uint8_t *codes, float *scales);
+void ck_quantize_rows_act8_avx2(const float *x, size_t ldx, size_t m, size_t k, uint8_t *codes, float *scales);
 // y[t][r] for t < m, rowBegin <= r < rowEnd: q4 rows (ck_quantize_row_q4's codes and super-scales, row after row)
-// times the quantized activations. The AVX2 path and the portable loop give the same bits; the AVX2 path unpacks
-// up to CK_ACT8_ROWS rows at a time into `scratch` (CK_ACT8_ROWS * ceil(k/32) * 64 bytes, 32-byte aligned).
+// times the quantized activations. The AVX2 path and the portable loop give the same bits; the AVX2 path packs
+// up to CK_ACT8_ROWS rows at a time into `scratch` (ck_act8_scratch_bytes(k) bytes, 32-byte aligned).
 #define CK_ACT8_ROWS 48
-void ck_gemm_q4_act8_avx2(const int8_t *xq, const float *xs, size_t m, size_t k,
+size_t ck_act8_scratch_bytes(size_t k);
+void ck_gemm_q4_act8_avx2(const uint8_t *xq, const float *xs, size_t m, size_t k,
                           const uint8_t *codes, const uint16_t *scales, size_t rowBegin, size_t rowEnd,
-                          float *y, size_t ldy, int8_t *scratch);
-void ck_gemm_q4_act8_scalar(const int8_t *xq, const float *xs, size_t m, size_t k,
+                          float *y, size_t ldy, uint8_t *scratch);
+void ck_gemm_q4_act8_scalar(const uint8_t *xq, const float *xs, size_t m, size_t k,
                             const uint8_t *codes, const uint16_t *scales, size_t rowBegin, size_t rowEnd,
                             float *y, size_t ldy);
 

@@ -162,8 +162,8 @@ final class PackedMatrix: @unchecked Sendable {
         let workers = parallel ? ProcessInfo.processInfo.activeProcessorCount : 1
         let panelElements = (cols + 1) / 2 * 2 * Int(CK_BF16_PANEL)
         // A run of three panels: BF16 (for the BF16 kernel) or float32 (16 * cols floats = 32 * cols UInt16s each).
-        // (Or, for int8 activations, CK_ACT8_ROWS unpacked q4 rows of 64 bytes a group = 32 UInt16s.)
-        let unpacked = Int(CK_ACT8_ROWS) * ((cols + Int(CK_GROUP) - 1) / Int(CK_GROUP)) * 32
+        // (Or, for int8 activations, CK_ACT8_ROWS packed q4 rows.)
+        let unpacked = (Int8Activations.scratchBytes(cols: cols) + 1) / 2
         let runs = quantized ? PanelScratch.pool.take(workers, elements: max(3 * max(panelElements, 32 * cols), unpacked)) : []
         defer { PanelScratch.pool.give(runs) }
         forEachGroup(firstGroup[products.count], workers: workers) { worker, g in
@@ -188,7 +188,7 @@ final class PackedMatrix: @unchecked Sendable {
             case let .quantized(matrix, .int8Activations) where int8 != nil:
                 int8?.multiply(matrix, rows: (begin * Int(CK_F32_PANEL))..<min(matrix.rows, end * Int(CK_F32_PANEL)),
                                y: product.y, ldy: product.ldy,
-                               scratch: UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: Int8.self))
+                               scratch: UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: UInt8.self))
             case let .quantized(matrix, _):
                 // The run alone, as for the BF16 kernel: 3 * 16 * cols floats, which stay in L2 while x passes over them.
                 let run = UnsafeMutableRawPointer(runs[worker].pointer).assumingMemoryBound(to: Float.self)

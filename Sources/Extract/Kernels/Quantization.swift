@@ -21,9 +21,10 @@ public enum Quantization: String, Sendable, Codable, CaseIterable {
 
     /// The variant the store keys a model's records by (SPEC.md §4): "f32" (no quantization), "int8", "q4k", or
     /// when the BF16 kernel computed the tensors (AVX-512 BF16 hosts, unless MOEE_BF16_KERNEL=0: BF16 checkpoints and
-    /// every quantized model) "bf16", "int8+bf16", "q4k+bf16". The F32 kernel leaves "f32": it computes float32
-    /// products as sgemm does, only summing in another order. `extract` records it; `score` reads it back and never
-    /// re-derives it from the CPU it runs on.
+    /// every quantized model) "bf16", "int8+bf16", "q4k+bf16"; "q4k+act8" when q4 MLPs multiplied int8-rounded
+    /// activations (`Int8Activations`: q4 on the F32 kernel, AVX2 hosts by default). The F32 kernel leaves "f32": it
+    /// computes float32 products as sgemm does, only summing in another order. `extract` records it; `score` reads
+    /// it back and never re-derives it from the CPU it runs on.
     public func storeVariant(bf16Kernel: Bool, int8Activations: Bool = false) -> String {
         let suffix = BF16Kernel.variantSuffix
         if self == .none { return bf16Kernel ? suffix : "f32" }

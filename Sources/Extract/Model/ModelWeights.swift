@@ -433,6 +433,16 @@ extension ModelWeights {
         return plan
     }
 
+    /// Whether some quantized matrix runs on `kernel` (small ones stay off the panel kernels).
+    func runsQuantized(on kernel: QuantizedMatrix.Kernel) -> Bool {
+        var found = false
+        _ = mapQuantized(.q4, scope: [.all, .router], concurrent: false) { _, matrix, _, _ in
+            found = found || matrix.quantizedKernel == kernel
+            return matrix
+        }
+        return found
+    }
+
     /// Every quantized matrix by name (what `QuantizedCache` writes).
     var quantizedMatrices: [(name: String, matrix: QuantizedMatrix)] {
         var result: [(name: String, matrix: QuantizedMatrix)] = []
