@@ -45,7 +45,7 @@ struct Int8ActivationTests {
         let m = 3
         var generator = SplitMix(seed: UInt64(k))
         var x = (0..<(m * k)).map { i in (generator.nextFloat() - 0.5) * Float(1 + i % 5) }
-        // Row 1: exact halves of the step (x / scale = j + 0.5) and a zero block; row 2 all zero.
+        // Row 1: exact halves of the step (x / scale = j + 0.5, the first block's max being 127); row 2 all zero.
         if k >= 8 { for i in 0..<k { x[k + i] = Float(i % 9) - 4 + (i % 2 == 0 ? 0.5 : 0) } ; x[k] = 127 }
         for i in 0..<k { x[2 * k + i] = 0 }
         let portable = Self.quantize(x, rows: m, cols: k), avx2 = Self.quantize(x, rows: m, cols: k, avx2: true)
